@@ -1,0 +1,67 @@
+"""The one engine factory: every command and test receives an engine made here."""
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+
+ENV_VAR = "HEMAT_DATABASE_URL"
+
+
+def default_path() -> Path:
+    """Where the embedded SQLite database lives when no URL is given."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "hemat" / "hemat.db"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The database URL: the argument, else $HEMAT_DATABASE_URL, else the embedded SQLite file."""
+    url = url or os.environ.get(ENV_VAR)
+    if url:
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            # psycopg 3 is the driver we ship; plain URLs would ask for psycopg2.
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+    path = default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def engine_from_url(url: str | None = None, *, read_only: bool = False) -> Engine:
+    """Create the engine for URL (see resolve_url).
+
+    read_only opens SQLite with mode=ro, so the dashboard can never write; on PostgreSQL
+    it sets the session default to read-only transactions.
+    """
+    url = resolve_url(url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, read_only)
+    args = {"options": "-c default_transaction_read_only=on"} if read_only else {}
+    return create_engine(url, connect_args=args, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str, read_only: bool) -> Engine:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if read_only and path and path != ":memory:":
+        engine = create_engine(
+            f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true",
+            connect_args={"check_same_thread": False},
+        )
+    else:
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        # WAL lets the dashboard read while a load writes; readers see the last commit.
+        if not read_only:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return engine
+
+
+def describe(engine: Engine) -> str:
+    """A human label for the database, without a password."""
+    return engine.url.render_as_string(hide_password=True)

@@ -1,0 +1,186 @@
+"""The database schema. etl owns it; dashboard only reads it.
+
+Money is stored as whole sen in BIGINT columns: exact in SQLite and PostgreSQL alike, and
+SUM stays exact (int64 in SQLite, numeric in PostgreSQL) up to 9.2e16 rupiah. The Money type
+turns it back into Decimal rupiah with two decimals, also for SUM() over a Money column.
+"""
+
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+SEN = Decimal("0.01")
+
+
+class Money(TypeDecorator):
+    """Rupiah as Decimal in Python, whole sen as BIGINT in the database."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return int((Decimal(value) * 100).to_integral_value())
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return (Decimal(value) / 100).quantize(SEN)
+
+
+metadata = MetaData()
+
+MONEY_FIELDS = (
+    "pagu", "hps", "penawaran", "terkoreksi", "negosiasi", "kontrak", "pdn_kontrak", "umk_kontrak",
+)
+
+# The cleaned fields of one package, as one export states them. package_sources holds them per
+# dataset; packages holds the merge of all datasets.
+PACKAGE_FIELDS = (
+    ("rup_code", String(40)),
+    ("package_code", String(40)),
+    ("name", Text),
+    ("year", Integer),
+    ("klpd_code", String(20)),
+    ("klpd_name", Text),
+    ("klpd_kind", String(40)),
+    ("satker_code", String(60)),
+    ("satker_name", Text),
+    ("lpse_code", String(20)),
+    ("lpse_name", Text),
+    ("method", String(60)),
+    ("category", String(80)),
+    ("funding", String(40)),
+    ("status", String(40)),
+    *((f, Money) for f in MONEY_FIELDS),
+    ("announced_on", Date),
+    ("awarded_on", Date),
+    ("winner_name", Text),
+    ("winner_code", String(40)),
+    ("winner_npwp", String(40)),
+    ("province_raw", Text),
+    ("regency_raw", Text),
+    ("location_raw", Text),
+    ("precision_lost", Text),
+)
+FIELD_NAMES = tuple(name for name, _ in PACKAGE_FIELDS)
+
+
+def _field_columns():
+    return [Column(name, type_) for name, type_ in PACKAGE_FIELDS]
+
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("code", String(8), primary_key=True),  # "32" province, "32.04" regency
+    Column("name", Text, nullable=False),
+    Column("level", Integer, nullable=False),  # 1 province, 2 kabupaten/kota
+    Column("type", String(20), nullable=False),  # provinsi / kabupaten / kota
+    Column("province_code", String(2), nullable=False),
+)
+
+loads = Table(
+    "loads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file_name", Text, nullable=False),
+    Column("file_path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("layout", String(40), nullable=False),
+    Column("rows_read", Integer, nullable=False, default=0),
+    Column("rows_loaded", Integer, nullable=False, default=0),
+    Column("rows_rejected", Integer, nullable=False, default=0),
+    Column("rows_skipped", Integer, nullable=False, default=0),
+    Column("packages_new", Integer, nullable=False, default=0),
+    Column("packages_updated", Integer, nullable=False, default=0),
+    Column("packages_unchanged", Integer, nullable=False, default=0),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+)
+
+rejects = Table(
+    "rejects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("load_id", Integer, ForeignKey("loads.id", ondelete="CASCADE"), nullable=False),
+    Column("row_number", Integer, nullable=False),  # as a spreadsheet shows it (header = its row)
+    Column("raw", Text, nullable=False),  # JSON of the row's recognised columns
+    Column("reason", Text, nullable=False),
+)
+
+# One row per package per dataset ("result", "announcement", "contract"): what that kind of
+# export last said. Kept so that a merge can be redone in any load order.
+package_sources = Table(
+    "package_sources",
+    metadata,
+    Column("kind", String(12), primary_key=True),  # "tender" / "non-tender"
+    Column("code", String(40), primary_key=True),  # kd_tender / kd_nontender / Kode_Lelang
+    Column("dataset", String(16), primary_key=True),
+    Column("load_id", Integer, ForeignKey("loads.id"), nullable=False),
+    Column("snapshot", String(32), nullable=False),  # export date of the row; newer wins
+    Column("row_hash", String(32), nullable=False),
+    *_field_columns(),
+)
+
+packages = Table(
+    "packages",
+    metadata,
+    Column("kind", String(12), primary_key=True),
+    Column("code", String(40), primary_key=True),
+    *_field_columns(),
+    Column("province_code", String(2)),
+    Column("regency_code", String(5)),
+    Column("region_evidence", String(20)),  # columns / location / buyer / none
+    Column("region_note", Text),  # why a package has no (single) regency
+    Column("excluded", Boolean, nullable=False, default=False),  # implausible: out of totals
+    Column("flags", Text),  # the flag codes, comma-separated, for display
+    Column("updated_load_id", Integer),
+)
+Index("ix_packages_year_kind", packages.c.year, packages.c.kind)
+Index("ix_packages_province", packages.c.province_code, packages.c.regency_code)
+
+package_flags = Table(
+    "package_flags",
+    metadata,
+    Column("kind", String(12), primary_key=True),
+    Column("code", String(40), primary_key=True),
+    Column("flag", String(30), primary_key=True),
+    Column("excludes", Boolean, nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+contracts = Table(
+    "contracts",
+    metadata,
+    Column("kind", String(12), primary_key=True),
+    Column("code", String(40), primary_key=True),
+    Column("version", String(10), primary_key=True),  # versi_addendum; "" when not given
+    Column("load_id", Integer, ForeignKey("loads.id"), nullable=False),
+    Column("is_addendum", Boolean),
+    Column("kontrak", Money),
+    Column("signed_on", Date),
+    Column("status", Text),
+    Column("contract_number", Text),
+    Column("change_reason", Text),
+)
+
+
+def create_schema(engine) -> None:
+    """Create missing tables and fill the region reference (idempotent)."""
+    metadata.create_all(engine)
