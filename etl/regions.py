@@ -162,13 +162,24 @@ def _join(parts: Iterable[str | None]) -> str | None:
     return "; ".join(seen) or None
 
 
+def read_alias_file(path: Path) -> list[dict]:
+    """Rows of an alias CSV (columns alias, code, note); ValueError names a malformed file."""
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"alias", "code"} <= set(reader.fieldnames):
+            raise ValueError(f"{path}: kolom harus alias,code,note; ditemukan {reader.fieldnames}")
+        return [dict(row) for row in reader]
+
+
 # ---------------------------------------------------------------- resolver
 
 
 class Resolver:
-    def __init__(self, regions: list[dict] | None = None, alias_files: Iterable[Path] = ()):
-        """regions default official_regions(); alias_files: the shipped etl/region_aliases.csv
-        is always read first, then user CSVs (same columns) which may add or override aliases."""
+    def __init__(self, regions: list[dict] | None = None, alias_files: Iterable[Path] = (),
+                 extra_aliases: Iterable[dict] = ()):
+        """regions default official_regions(); the shipped etl/region_aliases.csv is always read
+        first, then user CSVs (alias_files) and rows (extra_aliases, e.g. from the database),
+        which may add or override aliases."""
         self._regions = {r["code"]: r for r in (regions or official_regions())}
         self._provinces: dict[str, str] = {}
         self._regencies: dict[str, list[str]] = {}
@@ -176,9 +187,10 @@ class Resolver:
         self._regency_aliases: dict[tuple[str | None, str], str] = {}
         self._memo: dict[tuple, Resolution] = {}
         self._index_official()
-        self._read_aliases(default_alias_path(), strict=False)
+        self._add_aliases(read_alias_file(default_alias_path()), default_alias_path(), False)
         for path in alias_files:
-            self._read_aliases(Path(path), strict=True)
+            self._add_aliases(read_alias_file(Path(path)), Path(path), strict=True)
+        self._add_aliases(extra_aliases, "alias pengguna", strict=True)
 
     # -- indexes
 
@@ -190,19 +202,18 @@ class Resolver:
                 _, key = _regency_readings(region["name"])[0]
                 self._regencies.setdefault(key, []).append(code)
 
-    def _read_aliases(self, path: Path, strict: bool) -> None:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            for line, row in enumerate(csv.DictReader(handle), start=2):
-                alias, code = _clean(row.get("alias")), _clean(row.get("code"))
-                if not alias or not code:
-                    continue
-                if code not in self._regions:
-                    # A user's typo must not vanish silently; the shipped file may name codes
-                    # that a caller's reduced region list leaves out.
-                    if strict:
-                        raise ValueError(f"{path}:{line}: kode wilayah '{code}' tidak dikenal")
-                    continue
-                self._add_alias(alias, code)
+    def _add_aliases(self, rows: Iterable[dict], source, strict: bool) -> None:
+        for line, row in enumerate(rows, start=2):
+            alias, code = _clean(row.get("alias")), _clean(row.get("code"))
+            if not alias or not code:
+                continue
+            if code not in self._regions:
+                # A user's typo must not vanish silently; the shipped file may name codes
+                # that a caller's reduced region list leaves out.
+                if strict:
+                    raise ValueError(f"{source}:{line}: kode wilayah '{code}' tidak dikenal")
+                continue
+            self._add_alias(alias, code)
 
     def _add_alias(self, alias: str, code: str) -> None:
         if self._regions[code]["level"] == 1:

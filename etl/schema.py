@@ -181,6 +181,40 @@ contracts = Table(
 )
 
 
+# The packages one load touches, so that SQL can join on them instead of long IN lists.
+load_keys = Table(
+    "load_keys",
+    metadata,
+    Column("load_id", Integer, primary_key=True),
+    Column("kind", String(12), primary_key=True),
+    Column("code", String(40), primary_key=True),
+)
+
+# Users' own spellings of region names (hemat refresh --aliases FILE), on top of the shipped list.
+region_aliases = Table(
+    "region_aliases",
+    metadata,
+    Column("alias", Text, primary_key=True),
+    Column("code", String(8), nullable=False),
+    Column("note", Text),
+)
+
+
+def sen_view(table: Table) -> Table:
+    """TABLE with Money columns as plain BIGINT sen, for bulk reads and writes from pandas."""
+    md = MetaData()
+    cols = [Column(c.name, c.type.impl if isinstance(c.type, Money) else c.type,
+                   primary_key=c.primary_key) for c in table.columns]
+    return Table(table.name, md, *cols)
+
+
 def create_schema(engine) -> None:
     """Create missing tables and fill the region reference (idempotent)."""
+    from sqlalchemy import func, insert, select
+
+    from .regions import official_regions
+
     metadata.create_all(engine)
+    with engine.begin() as conn:
+        if not conn.execute(select(func.count()).select_from(regions)).scalar():
+            conn.execute(insert(regions), official_regions())

@@ -1,0 +1,250 @@
+"""The one query layer: every savings figure (dashboard, `hemat summary`, exports, notebooks)
+comes from here, aggregated in SQL.
+
+Savings are pagu − nilai kontrak (or HPS − nilai kontrak) over the packages that have both
+values ("contracted"); packages flagged implausible are left out unless asked for.
+"""
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from sqlalchemy import Engine, and_, case, func, literal, select
+
+from etl import schema
+
+p = schema.packages
+r = schema.regions
+SEN = Decimal("0.01")
+GROUPS = ("year", "province", "regency", "method", "category", "kind", "funding")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What to count. Empty tuples mean everything."""
+
+    years: tuple[int, ...] = ()
+    kind: str | None = None  # "tender" / "non-tender"
+    provinces: tuple[str, ...] = ()  # Kemendagri codes, "32"
+    regencies: tuple[str, ...] = ()  # "32.04"
+    methods: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    fundings: tuple[str, ...] = ()
+    include_flagged: bool = False
+
+    def with_(self, **changes) -> "Filters":
+        return replace(self, **changes)
+
+
+@dataclass
+class SummaryRow:
+    group: str
+    name: str
+    packages: int
+    contracted: int
+    pagu: Decimal
+    hps: Decimal
+    kontrak: Decimal
+    savings_vs_pagu: Decimal
+    savings_vs_hps: Decimal
+    hps_contracted: int = 0  # contracted packages that also have an HPS
+    excluded: int = 0  # contracted packages left out as implausible
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def rate_vs_pagu(self) -> float | None:
+        return _rate(self.savings_vs_pagu, self.pagu)
+
+    @property
+    def rate_vs_hps(self) -> float | None:
+        return _rate(self.savings_vs_hps, self.hps)
+
+    def as_json(self) -> dict:
+        """The stable interface of `hemat summary --format json`."""
+        return {
+            "group": self.group, "name": self.name, "packages": self.packages,
+            "contracted": self.contracted, "pagu": _money(self.pagu), "hps": _money(self.hps),
+            "kontrak": _money(self.kontrak), "savings_vs_pagu": _money(self.savings_vs_pagu),
+            "savings_vs_hps": _money(self.savings_vs_hps),
+            "rate_vs_pagu": _round(self.rate_vs_pagu), "rate_vs_hps": _round(self.rate_vs_hps),
+        }
+
+
+def _rate(part: Decimal, whole: Decimal) -> float | None:
+    return float(part / whole) if whole else None
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def _money(x: Decimal) -> str:
+    return str(Decimal(x).quantize(SEN))
+
+
+def where(f: Filters):
+    """The SQL condition for F over packages (parameterised)."""
+    conds = []
+    if f.years:
+        conds.append(p.c.year.in_(f.years))
+    if f.kind:
+        conds.append(p.c.kind == f.kind)
+    if f.provinces:
+        conds.append(p.c.province_code.in_(f.provinces))
+    if f.regencies:
+        conds.append(p.c.regency_code.in_(f.regencies))
+    if f.methods:
+        conds.append(p.c.method.in_(f.methods))
+    if f.categories:
+        conds.append(p.c.category.in_(f.categories))
+    if f.fundings:
+        conds.append(p.c.funding.in_(f.fundings))
+    return and_(literal(True), *conds)
+
+
+def _measures(f: Filters):
+    counted = and_(p.c.pagu.isnot(None), p.c.kontrak.isnot(None))
+    contracted = counted if f.include_flagged else and_(counted, p.c.excluded.is_(False))
+    with_hps = and_(contracted, p.c.hps.isnot(None))
+    zero = literal(0, schema.Money)
+    return [
+        func.count().label("packages"),
+        func.sum(case((contracted, 1), else_=0)).label("contracted"),
+        func.coalesce(func.sum(case((contracted, p.c.pagu))), zero).label("pagu"),
+        func.coalesce(func.sum(case((with_hps, p.c.hps))), zero).label("hps"),
+        func.coalesce(func.sum(case((contracted, p.c.kontrak))), zero).label("kontrak"),
+        func.coalesce(func.sum(case((with_hps, p.c.kontrak))), zero).label("kontrak_with_hps"),
+        func.sum(case((with_hps, 1), else_=0)).label("hps_contracted"),
+        func.sum(case((and_(counted, p.c.excluded.is_(True)), 1), else_=0)).label("excluded"),
+    ]
+
+
+def _group_columns(by: str):
+    if by == "year":
+        return [p.c.year]
+    if by == "province":
+        return [p.c.province_code]
+    if by == "regency":
+        return [p.c.regency_code, p.c.province_code]
+    return [getattr(p.c, by)]
+
+
+def summary(engine: Engine, by: str, f: Filters = Filters()) -> list[SummaryRow]:
+    """One row per group (year, province, regency, method, category, kind or funding)."""
+    if by not in GROUPS:
+        raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(GROUPS)}")
+    cols = _group_columns(by)
+    query = select(*cols, *_measures(f)).where(where(f)).group_by(*cols)
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+        names = _region_names(conn) if by in ("province", "regency") else {}
+    out = [_row(by, row, names) for row in rows]
+    return sorted(out, key=lambda s: _sort_key(by, s))
+
+
+def total(engine: Engine, f: Filters = Filters()) -> SummaryRow:
+    """The headline: one row over everything F selects."""
+    with engine.connect() as conn:
+        row = conn.execute(select(*_measures(f)).where(where(f))).mappings().one()
+    return _row("all", {**row, "group": "all"}, {})
+
+
+def _region_names(conn) -> dict[str, str]:
+    return dict(conn.execute(select(r.c.code, r.c.name)).all())
+
+
+def _row(by: str, row, names: dict) -> SummaryRow:
+    group, name = _label(by, row, names)
+    zero = Decimal("0.00")
+    pagu, hps, kontrak = (row[k] or zero for k in ("pagu", "hps", "kontrak"))
+    kontrak_with_hps = row["kontrak_with_hps"] or zero
+    return SummaryRow(
+        group=group, name=name, packages=int(row["packages"]),
+        contracted=int(row["contracted"] or 0), pagu=pagu, hps=hps, kontrak=kontrak,
+        savings_vs_pagu=pagu - kontrak, savings_vs_hps=hps - kontrak_with_hps,
+        hps_contracted=int(row["hps_contracted"] or 0), excluded=int(row["excluded"] or 0),
+    )
+
+
+UNRESOLVED = "unresolved"
+
+
+def _label(by: str, row, names: dict) -> tuple[str, str]:
+    if by == "all":
+        return "all", "Semua paket"
+    if by == "year":
+        year = row["year"]
+        return (str(year), str(year)) if year is not None else (UNRESOLVED, "Tanpa tahun")
+    if by == "province":
+        code = row["province_code"]
+        return (code, names.get(code, code)) if code else (UNRESOLVED, "Wilayah tidak dikenali")
+    if by == "regency":
+        code, prov = row["regency_code"], row["province_code"]
+        if code:
+            return code, names.get(code, code)
+        if prov:
+            return prov, f"{names.get(prov, prov)} (tanpa satu kabupaten/kota)"
+        return UNRESOLVED, "Wilayah tidak dikenali"
+    value = row[by]
+    return (value, value) if value else (UNRESOLVED, "Tidak diketahui")
+
+
+def _sort_key(by: str, s: SummaryRow):
+    if by in ("year", "province", "regency"):
+        return (s.group == UNRESOLVED, s.group)
+    return (-s.savings_vs_pagu, s.group)
+
+
+def _coverage_cols():
+    contracted = and_(p.c.pagu.isnot(None), p.c.kontrak.isnot(None))
+    return [
+        func.count().label("paket"),
+        func.sum(case((contracted, 1), else_=0)).label("berkontrak"),
+        func.sum(case((p.c.excluded.is_(True), 1), else_=0)).label("tidak_wajar"),
+        func.sum(case((p.c.regency_code.isnot(None), 1), else_=0)).label("ada_kabkota"),
+        func.sum(case((p.c.province_code.isnot(None), 1), else_=0)).label("ada_provinsi"),
+    ]
+
+
+def quality_report(engine: Engine, limit: int = 200) -> dict:
+    """Coverage, unresolved regions, flags and rejected rows, as plain rows per section."""
+    lo, rj, fl = schema.loads, schema.rejects, schema.package_flags
+    with engine.connect() as conn:
+        def rows(query):
+            return [dict(m) for m in conn.execute(query).mappings().all()]
+
+        return {
+            "coverage_year": {"title": "Cakupan per tahun anggaran", "rows": rows(
+                select(p.c.year.label("tahun"), p.c.kind.label("jenis"), *_coverage_cols())
+                .group_by(p.c.year, p.c.kind).order_by(p.c.year, p.c.kind))},
+            "loads": {"title": "Riwayat muat (per berkas)", "rows": rows(
+                select(lo.c.id, lo.c.file_name.label("berkas"), lo.c.layout.label("tata_letak"),
+                       lo.c.rows_read.label("baris"), lo.c.rows_loaded.label("dimuat"),
+                       lo.c.rows_rejected.label("ditolak"), lo.c.packages_new.label("baru"),
+                       lo.c.packages_updated.label("diperbarui"),
+                       lo.c.finished_at.label("selesai")).order_by(lo.c.id))},
+            "unresolved": {"title": "Paket tanpa kabupaten/kota tunggal (teks asli dan alasan)",
+                           "rows": rows(
+                select(p.c.province_raw.label("provinsi_asli"),
+                       p.c.regency_raw.label("kabkota_asli"),
+                       p.c.klpd_name.label("instansi"), p.c.region_note.label("alasan"),
+                       func.count().label("paket"))
+                .where(p.c.regency_code.is_(None))
+                .group_by(p.c.province_raw, p.c.regency_raw, p.c.klpd_name, p.c.region_note)
+                .order_by(func.count().desc()).limit(limit))},
+            "flags": {"title": "Paket yang ditandai, per alasan", "rows": rows(
+                select(fl.c.flag.label("tanda"), fl.c.excludes.label("keluar_dari_total"),
+                       func.count().label("paket"))
+                .where(~fl.c.flag.startswith("tanpa_"))
+                .group_by(fl.c.flag, fl.c.excludes).order_by(fl.c.flag))},
+            "excluded": {"title": "Paket yang dikeluarkan dari total (tidak wajar)", "rows": rows(
+                select(p.c.kind.label("jenis"), p.c.code.label("kode"),
+                       p.c.year.label("tahun"), p.c.name.label("nama_paket"),
+                       fl.c.detail.label("alasan"))
+                .join(fl, and_(fl.c.kind == p.c.kind, fl.c.code == p.c.code))
+                .where(fl.c.excludes.is_(True)).order_by(p.c.kind, p.c.code).limit(limit))},
+            "rejects": {"title": "Baris yang ditolak", "rows": rows(
+                select(lo.c.file_name.label("berkas"), rj.c.row_number.label("baris"),
+                       rj.c.reason.label("alasan"))
+                .join(lo, lo.c.id == rj.c.load_id).order_by(rj.c.load_id, rj.c.row_number)
+                .limit(limit))},
+        }

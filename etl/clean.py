@@ -1,0 +1,244 @@
+"""Cleaning of Indonesian number, date and text forms found in LKPP exports.
+
+Each `parse_*` takes one raw cell; each `*_series` applies it to a pandas column, working on
+distinct values once (exports repeat dates and names a lot) and taking a vectorised path
+where the column is already numeric (JSON, XLSX).
+"""
+
+import html
+import math
+import re
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+import numpy as np
+import pandas as pd
+
+EMPTY = {"", "null", "none", "nan", "nat", "-", "--", "—", "n/a", "#n/a", "tidak ada"}
+# Text that means "no value yet" rather than a broken number.
+NO_VALUE = re.compile(r"\bbelum\b|\btidak ada\b|\bkosong\b", re.I)
+
+MULTIPLIERS = {
+    "t": 10**12, "triliun": 10**12,
+    "m": 10**9, "miliar": 10**9, "milyar": 10**9, "mlyr": 10**9,
+    "jt": 10**6, "juta": 10**6,
+    "rb": 10**3, "ribu": 10**3,
+}
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+_SUFFIX = re.compile(r"^(?P<num>[+-]?[\d.,]+)\s*(?P<unit>[a-z]+)\.?$")
+_CURRENCY = re.compile(r"^(?:rp\.?|idr)\s*|\s*(?:rupiah)$", re.I)
+_HTML_TAG = re.compile(r"<[^>]{0,200}>")
+_SPACE = re.compile(r"\s+")
+
+
+class BadValue(ValueError):
+    """A cell that cannot mean a value of its column; the row goes to rejects."""
+
+
+def is_empty(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, str) and value.strip().lower() in EMPTY
+
+
+def _to_sen(amount: Decimal) -> int:
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def parse_money(value) -> tuple[int | None, bool]:
+    """Rupiah in any form seen in exports → (whole sen, precision_lost).
+
+    Accepts numbers, `Rp 2.711.780.000,00`, `2,711,780,000.00`, `1.234.567`, `1,8 M`,
+    `273,7 Jt`, `1,08024E+11` (Excel lost digits: precision_lost=True), and empty forms
+    (`null`, `-`, `Nilai Kontrak belum dibuat`) as None. Raises BadValue for anything else.
+    """
+    if is_empty(value):
+        return None, False
+    if isinstance(value, bool):
+        raise BadValue(f"bukan angka: {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value) * 100, False
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise BadValue(f"bukan angka: {value!r}")
+        return _to_sen(Decimal(repr(float(value)))), False
+    if isinstance(value, Decimal):
+        return _to_sen(value), False
+    return _parse_money_text(str(value))
+
+
+def _parse_money_text(text: str) -> tuple[int | None, bool]:
+    s = _CURRENCY.sub("", _SPACE.sub(" ", text.strip().replace("\xa0", " "))).strip()
+    if not s or s.lower() in EMPTY or NO_VALUE.search(s):
+        return None, False
+    negative = s.startswith("(") and s.endswith(")")
+    s = s.strip("()").replace(" ", "") if negative else s
+    if _SCIENTIFIC.match(s.replace(" ", "")):
+        return _to_sen(Decimal(s.replace(",", "."))), True
+    m = _SUFFIX.match(s.lower().replace(" ", "")) or _SUFFIX.match(s.lower())
+    factor = 1
+    if m and m.group("unit") in MULTIPLIERS:
+        s, factor = m.group("num"), MULTIPLIERS[m.group("unit")]
+    amount = _plain_number(s, text) * factor
+    return _to_sen(-amount if negative else amount), False
+
+
+def _plain_number(s: str, original: str) -> Decimal:
+    """Digits with Indonesian or English separators → Decimal."""
+    s = s.replace(" ", "")
+    if not re.fullmatch(r"[+-]?[\d.,]*\d[\d.,]*", s):
+        raise BadValue(f"bukan nilai rupiah: {original!r}")
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        decimal_sep = "." if s.rfind(".") > s.rfind(",") else ","
+    elif dots + commas == 0:
+        decimal_sep = None
+    else:
+        sep = "." if dots else ","
+        # One separator followed by exactly three digits is a thousands separator: rupiah
+        # never carry three decimals ("1.234" and "1,234" are both one thousand ...).
+        tail = s.rsplit(sep, 1)[1]
+        decimal_sep = sep if (dots + commas == 1 and len(tail) != 3) else None
+    thousands = {".", ","} - {decimal_sep}
+    for t in thousands:
+        s = s.replace(t, "")
+    if decimal_sep:
+        s = s.replace(decimal_sep, ".")
+    try:
+        return Decimal(s)
+    except InvalidOperation as exc:
+        raise BadValue(f"bukan nilai rupiah: {original!r}") from exc
+
+
+MONTHS = {
+    "jan": 1, "januari": 1, "january": 1, "feb": 2, "februari": 2, "february": 2, "peb": 2,
+    "mar": 3, "maret": 3, "march": 3, "apr": 4, "april": 4, "mei": 5, "may": 5,
+    "jun": 6, "juni": 6, "june": 6, "jul": 7, "juli": 7, "july": 7,
+    "agu": 8, "agt": 8, "ags": 8, "agustus": 8, "aug": 8, "august": 8,
+    "sep": 9, "sept": 9, "september": 9, "okt": 10, "oktober": 10, "oct": 10, "october": 10,
+    "nov": 11, "nopember": 11, "november": 11, "des": 12, "desember": 12, "dec": 12,
+    "december": 12,
+}
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[t ].*)?$")
+_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:\s.*)?$")
+_D_MONTH_Y = re.compile(r"^(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})(?:\s.*)?$")
+_MONTH_D_Y = re.compile(r"^([a-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})(?:,?\s.*)?$")
+
+
+def parse_date(value) -> date | None:
+    """A date in any form seen in exports, or None when empty or not a date.
+
+    `2023-06-27T00:00:00Z`, `2024-01-23 15:00:00`, `Jul 16, 2025, 12:00:00AM`, `27-06-2023`,
+    `27/06/2023`, `27 Juni 2023`, and date cells read from XLSX.
+    """
+    if is_empty(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    s = _SPACE.sub(" ", str(value).strip().lower())
+    for pattern, order in ((_ISO, "ymd"), (_DMY, "dmy"), (_D_MONTH_Y, "dMy"), (_MONTH_D_Y, "Mdy")):
+        m = pattern.match(s)
+        if m:
+            return _build_date(m.groups(), order)
+    return None
+
+
+def _build_date(parts, order: str) -> date | None:
+    values = dict(zip(order, parts, strict=True))
+    month = values.get("m") or MONTHS.get(values.get("M", ""))
+    try:
+        return date(int(values["y"]), int(month), int(values["d"]))
+    except (TypeError, ValueError):
+        return None
+
+
+def clean_text(value) -> str | None:
+    """Text without HTML fragments, entities or repeated whitespace; None when empty."""
+    if is_empty(value):
+        return None
+    s = str(value)
+    if "<" in s or "&" in s:
+        s = html.unescape(_HTML_TAG.sub(" ", s))
+    s = _SPACE.sub(" ", s).strip()
+    return s or None
+
+
+def clean_code(value) -> str | None:
+    """An LKPP identifier as text: `4333194.0` → `4333194`, `10018467000` stays exact."""
+    if is_empty(value):
+        return None
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value) or value != int(value):
+            raise BadValue(f"kode tidak valid: {value!r}")
+        return str(int(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    s = _SPACE.sub(" ", str(value)).strip()
+    if re.fullmatch(r"\d+\.0+", s):
+        s = s.split(".")[0]
+    return s or None
+
+
+def parse_year(value) -> int | None:
+    """A budget year 2000–2100, or None when empty; BadValue for anything else."""
+    if is_empty(value):
+        return None
+    try:
+        year = int(float(str(value).strip()))
+    except ValueError as exc:
+        raise BadValue(f"tahun anggaran tidak valid: {value!r}") from exc
+    if not 2000 <= year <= 2100:
+        raise BadValue(f"tahun anggaran di luar rentang: {value!r}")
+    return year
+
+
+def map_distinct(series: pd.Series, func) -> pd.Series:
+    """Apply func once per distinct non-empty value (exports repeat names and dates a lot)."""
+    values = series.astype(object)
+    present = values.notna()
+    out = pd.Series(None, index=series.index, dtype=object)
+    if present.any():
+        keys = values[present].map(_hashable)
+        table = {u: func(u) for u in pd.unique(keys)}
+        out[present] = keys.map(table.__getitem__)
+    return out
+
+
+def _hashable(value):
+    """Nested JSON values (lists, objects) become text so that they can be looked up."""
+    return repr(value) if isinstance(value, (list, dict)) else value
+
+
+_PLAIN = r"-?\d{1,13}(?:\.\d{1,2})?"
+
+
+def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """parse_money over a column → (sen as Int64, precision_lost, error text or None).
+
+    Plain numbers (what JSON, XLSX and ISB CSVs hold) take a vectorised path; other text goes
+    through parse_money one cell at a time.
+    """
+    index = series.index
+    sen = pd.Series(pd.NA, index=index, dtype="Int64")
+    lost = pd.Series(False, index=index)
+    error = pd.Series(None, index=index, dtype=object)
+    if pd.api.types.is_bool_dtype(series):
+        series = series.astype(object)
+    text = series.astype("string").str.strip()
+    plain = text.str.fullmatch(_PLAIN).fillna(False).astype(bool)
+    if plain.any():
+        values = pd.to_numeric(text[plain]).to_numpy(dtype=float)
+        sen[plain] = np.rint(values * 100).astype(np.int64)
+    rest = ~plain & series.notna()
+    for i, value in series[rest].items():
+        try:
+            sen[i], lost[i] = parse_money(value)
+        except BadValue as exc:
+            error[i] = str(exc)
+    return sen, lost, error

@@ -1,0 +1,168 @@
+"""Read an export file into a frame of raw cells, below its real header row.
+
+Spreadsheets from analysts carry title rows above the header; the header is the first row in
+which a known layout's columns appear. Cells stay raw (text, numbers, dates): cleaning is
+clean.py's job.
+"""
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import layouts
+
+HEADER_SEARCH_ROWS = 30
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
+SUFFIXES = SPREADSHEET_SUFFIXES | {".csv", ".tsv", ".txt", ".json"}
+
+
+class ReadError(Exception):
+    """The file cannot be read as an export; the message says what was found and expected."""
+
+
+@dataclass
+class RawTable:
+    frame: pd.DataFrame  # original column names; values raw
+    layout: layouts.Layout
+    header_row: int  # 1-based row number of the header, as a spreadsheet shows it
+    sheet: str | None = None
+
+
+def read_export(path: Path) -> RawTable:
+    """Read PATH (XLSX/XLS/ODS, CSV/TSV, JSON array) and recognise its layout."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReadError(f"{path}: berkas tidak ditemukan")
+    if path.stat().st_size == 0:
+        raise ReadError(f"{path}: berkas kosong (0 byte); unduh ulang ekspornya")
+    suffix = path.suffix.lower()
+    if suffix in SPREADSHEET_SUFFIXES:
+        return _read_spreadsheet(path)
+    if suffix == ".json":
+        return _read_json(path)
+    if suffix in {".csv", ".tsv", ".txt"}:
+        return _read_csv(path)
+    raise ReadError(
+        f"{path}: jenis berkas '{suffix or '(tanpa akhiran)'}' tidak didukung; "
+        f"yang didukung: {', '.join(sorted(SUFFIXES))}"
+    )
+
+
+def _unknown_layout(path: Path, columns, where: str = "") -> ReadError:
+    found = ", ".join(str(c) for c in columns if str(c).strip()) or "(tidak ada)"
+    return ReadError(
+        f"{path}{where}: tata letak tidak dikenali. Kolom yang ditemukan: {found}. "
+        f"Yang diharapkan, salah satu dari: {layouts.expected_text()}"
+    )
+
+
+def _find_header(rows: list[list]) -> tuple[int, layouts.Layout] | None:
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        layout = layouts.recognise(row)
+        if layout:
+            return i, layout
+    return None
+
+
+def _read_spreadsheet(path: Path) -> RawTable:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types per format
+        raise ReadError(f"{path}: bukan lembar kerja yang bisa dibaca ({exc})") from exc
+    first_rows = None
+    for name in book.sheet_names:
+        try:
+            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise ReadError(f"{path}: lembar '{name}' rusak ({exc})") from exc
+        found = _find_header(rows)
+        if found:
+            i, layout = found
+            header = [str(c).strip() for c in rows[i]]
+            frame = pd.DataFrame(rows[i + 1:], columns=_unique(header), dtype=object)
+            return RawTable(frame, layout, i + 1, name)
+        first_rows = first_rows or rows
+    header = first_rows[0] if first_rows else []
+    raise _unknown_layout(path, header, f" (lembar: {', '.join(book.sheet_names)})")
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Blank or repeated header cells get a suffix so that no column is lost."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        n = n or "kolom"
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+    return out
+
+
+def _read_json(path: Path) -> RawTable:
+    try:
+        data = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ReadError(f"{path}: bukan JSON yang valid ({exc})") from exc
+    if isinstance(data, dict):
+        # Some API dumps wrap the array: {"data": [...]}.
+        data = next((v for v in data.values() if isinstance(v, list)), None)
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ReadError(f"{path}: JSON harus berupa larik objek (satu objek per paket)")
+    if not data:
+        raise ReadError(f"{path}: JSON berisi larik kosong, tidak ada paket")
+    frame = pd.DataFrame.from_records(data)
+    layout = layouts.recognise(frame.columns)
+    if layout is None:
+        raise _unknown_layout(path, frame.columns)
+    return RawTable(frame, layout, 1)
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ReadError(f"{path}: pengodean teks tidak dikenali (bukan UTF-8 atau cp1252)")
+
+
+def _read_csv(path: Path) -> RawTable:
+    text = _decode(path.read_bytes(), path)
+    if not text.strip():
+        raise ReadError(f"{path}: berkas hanya berisi baris kosong")
+    sample = text[:65536]
+    delimiter = _delimiter(sample)
+    head = list(csv.reader(io.StringIO(sample), delimiter=delimiter))
+    found = _find_header(head)
+    if not found:
+        raise _unknown_layout(path, head[0] if head else [], f" (pemisah '{delimiter}')")
+    i, layout = found
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, skiprows=_physical_lines(sample, delimiter, i),
+            dtype=str, keep_default_na=False, na_values=["", "null", "NULL"],
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise ReadError(f"{path}: CSV rusak ({exc})") from exc
+    return RawTable(frame, layout, i + 1)
+
+
+def _delimiter(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample[:8192], delimiters=",;\t|").delimiter
+    except csv.Error:
+        first = sample.splitlines()[0] if sample else ""
+        return max(",;\t|", key=first.count)
+
+
+def _physical_lines(sample: str, delimiter: str, records: int) -> int:
+    """Lines taken by the first RECORDS csv records (a quoted cell may span lines)."""
+    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+    for _ in range(records):
+        next(reader)
+    return reader.line_num

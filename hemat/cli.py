@@ -1,0 +1,225 @@
+"""The `hemat` command: thin argument parsing over etl (write side) and dashboard (read side).
+
+Messages are in Bahasa Indonesia, the language of hemat's users.
+"""
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from etl import db
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="URL",
+        help=f"basis data (bawaan: ${db.ENV_VAR}, atau berkas SQLite {db.default_path()})")
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--year", type=int, action="append", default=[],
+                        help="tahun anggaran (boleh diulang)")
+    parser.add_argument("--kind", choices=["tender", "non-tender"], help="jenis paket")
+    parser.add_argument("--province", action="append", default=[],
+                        help="kode provinsi Kemendagri, mis. 32 (boleh diulang)")
+    parser.add_argument("--include-flagged", action="store_true",
+                        help="ikutkan paket yang ditandai tidak wajar dalam total")
+
+
+def _filters(args):
+    from dashboard.queries import Filters
+
+    return Filters(years=tuple(args.year), kind=args.kind, provinces=tuple(args.province),
+                   include_flagged=args.include_flagged)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hemat", description="Analitik penghematan pengadaan elektronik (LPSE/SPSE).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("load", help="muat berkas ekspor (XLSX, CSV, JSON) atau folder")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    _add_db(p)
+
+    p = sub.add_parser("summary", help="ringkasan penghematan per tahun, provinsi atau kab/kota")
+    p.add_argument("--by", choices=["year", "province", "regency", "method", "category",
+                                    "kind", "funding"], default="year")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _add_filters(p)
+    _add_db(p)
+
+    p = sub.add_parser("quality", help="laporan mutu data: cakupan, wilayah, tanda, penolakan")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    _add_db(p)
+
+    p = sub.add_parser("refresh", help="tentukan ulang wilayah dan tanda semua paket")
+    p.add_argument("--aliases", type=Path, metavar="CSV",
+                   help="CSV alias wilayah Anda sendiri (kolom alias,code,note)")
+    _add_db(p)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = globals()[f"cmd_{args.command}"]
+    try:
+        return handler(args) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _engine(args, read_only=False):
+    return db.engine_from_url(args.db, read_only=read_only)
+
+
+def _ensure_db(args):
+    """An engine on an existing, initialised database; exits with a hint otherwise."""
+    from etl import schema
+
+    engine = _engine(args)
+    schema.create_schema(engine)
+    return engine
+
+
+def cmd_load(args) -> int:
+    from etl.load import expand_paths, load_paths
+
+    engine = _engine(args)
+    files = expand_paths(args.paths)
+    print(f"Basis data: {db.describe(engine)}", file=sys.stderr)
+    if not files:
+        print("Tidak ada berkas ekspor di jalur yang diberikan.", file=sys.stderr)
+        return 2
+    results = []
+    for i, path in enumerate(files, 1):
+        bar = _Progress(f"[{i}/{len(files)}] {path.name}")
+        results += load_paths(engine, [path], progress=bar.update)
+        bar.done()
+    _print_load_table(results)
+    failed = [r for r in results if r.error]
+    for r in failed:
+        print(f"GAGAL: {r.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+class _Progress:
+    """A one-line progress bar on stderr (only on a terminal)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        print(f"{label} ...", file=sys.stderr, end="\r" if self.tty else "\n", flush=True)
+
+    def update(self, fraction: float) -> None:
+        if self.tty:
+            filled = int(fraction * 30)
+            print(f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}",
+                  file=sys.stderr, end="\r", flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
+def _print_load_table(results) -> None:
+    headers = ["berkas", "tata letak", "baris", "dimuat", "ditolak", "dilewati", "paket baru",
+               "diperbarui", "tetap"]
+    rows = [[r.path.name, r.layout or "-", r.rows_read, r.rows_loaded, r.rows_rejected,
+             r.rows_skipped, r.packages_new, r.packages_updated, r.packages_unchanged]
+            for r in results]
+    _print_table(headers, rows)
+
+
+def _print_table(headers, rows, out=sys.stdout) -> None:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+    right = [all(_numeric(r[i]) for r in cells) and bool(cells) for i in range(len(headers))]
+    for row in [headers, ["-" * w for w in widths], *cells]:
+        print("  ".join(c.rjust(w) if rt else c.ljust(w)
+                        for c, w, rt in zip(row, widths, right, strict=True)), file=out)
+
+
+def _numeric(text: str) -> bool:
+    return text.replace(".", "").replace(",", "").replace("-", "").replace("%", "").isdigit()
+
+
+def rupiah(value) -> str:
+    """1234567.5 → '1.234.567,50' (Indonesian separators)."""
+    text = f"{value:,.2f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def cmd_summary(args) -> int:
+    from dashboard.queries import summary
+
+    rows = summary(_ensure_db(args), args.by, _filters(args))
+    data = [r.as_json() for r in rows]
+    if args.format == "json":
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    elif args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(data[0]) if data else ["group"])
+        writer.writeheader()
+        writer.writerows(data)
+    else:
+        _print_summary_table(rows)
+    return 0
+
+
+def _print_summary_table(rows) -> None:
+    if not rows:
+        print("Belum ada paket untuk pilihan ini. Muat ekspor dengan: hemat load BERKAS")
+        return
+    headers = ["kelompok", "nama", "paket", "berkontrak", "pagu", "kontrak", "hemat vs pagu",
+               "%", "hemat vs HPS", "%"]
+    table = [[r.group, r.name, r.packages, r.contracted, rupiah(r.pagu), rupiah(r.kontrak),
+              rupiah(r.savings_vs_pagu), _pct(r.rate_vs_pagu), rupiah(r.savings_vs_hps),
+              _pct(r.rate_vs_hps)] for r in rows]
+    _print_table(headers, table)
+    print("\nPenghematan = pagu − nilai kontrak (atau HPS − nilai kontrak), hanya paket yang "
+          "punya pagu dan nilai kontrak; paket yang ditandai tidak wajar tidak dihitung "
+          "(lihat: hemat quality).")
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x * 100:.2f}%".replace(".", ",")
+
+
+def cmd_quality(args) -> int:
+    from dashboard.queries import quality_report
+
+    report = quality_report(_ensure_db(args))
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        return 0
+    for section in report.values():
+        print(f"\n== {section['title']}")
+        rows = section["rows"]
+        if not rows:
+            print("(tidak ada)")
+            continue
+        _print_table(list(rows[0]), [list(r.values()) for r in rows])
+    return 0
+
+
+def cmd_refresh(args) -> int:
+    from etl.load import refresh, store_aliases
+    from etl.regions import read_alias_file
+
+    engine = _ensure_db(args)
+    if args.aliases:
+        try:
+            store_aliases(engine, read_alias_file(args.aliases))
+        except (OSError, ValueError) as exc:
+            print(f"GAGAL: {exc}", file=sys.stderr)
+            return 2
+    n = refresh(engine)
+    print(f"{n} paket ditentukan ulang wilayah dan tandanya.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
