@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 
 ENV_VAR = "HEMAT_DATABASE_URL"
 
@@ -36,8 +36,14 @@ def engine_from_url(url: str | None = None, *, read_only: bool = False) -> Engin
     url = resolve_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, read_only)
-    args = {"options": "-c default_transaction_read_only=on"} if read_only else {}
-    return create_engine(url, connect_args=args, pool_pre_ping=True)
+    if not read_only:
+        return create_engine(url, pool_pre_ping=True)
+    # Keep options the URL already carries (a test's search_path, say).
+    parsed = make_url(url)
+    options = " ".join(filter(None, [parsed.query.get("options"),
+                                     "-c default_transaction_read_only=on"]))
+    parsed = parsed.difference_update_query(["options"])
+    return create_engine(parsed, connect_args={"options": options}, pool_pre_ping=True)
 
 
 def _sqlite_engine(url: str, read_only: bool) -> Engine:

@@ -24,6 +24,14 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=["tender", "non-tender"], help="jenis paket")
     parser.add_argument("--province", action="append", default=[],
                         help="kode provinsi Kemendagri, mis. 32 (boleh diulang)")
+    parser.add_argument("--regency", action="append", default=[],
+                        help="kode kabupaten/kota Kemendagri, mis. 32.04 (boleh diulang)")
+    parser.add_argument("--method", action="append", default=[],
+                        help="metode pemilihan, mis. 'Tender' (boleh diulang)")
+    parser.add_argument("--category", action="append", default=[],
+                        help="jenis pengadaan, mis. 'Pekerjaan Konstruksi' (boleh diulang)")
+    parser.add_argument("--funding", action="append", default=[],
+                        help="sumber dana, mis. APBD (boleh diulang)")
     parser.add_argument("--include-flagged", action="store_true",
                         help="ikutkan paket yang ditandai tidak wajar dalam total")
 
@@ -32,6 +40,8 @@ def _filters(args):
     from dashboard.queries import Filters
 
     return Filters(years=tuple(args.year), kind=args.kind, provinces=tuple(args.province),
+                   regencies=tuple(args.regency), methods=tuple(args.method),
+                   categories=tuple(args.category), fundings=tuple(args.funding),
                    include_flagged=args.include_flagged)
 
 
@@ -58,6 +68,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("refresh", help="tentukan ulang wilayah dan tanda semua paket")
     p.add_argument("--aliases", type=Path, metavar="CSV",
                    help="CSV alias wilayah Anda sendiri (kolom alias,code,note)")
+    _add_db(p)
+
+    p = sub.add_parser("export", help="ekspor ringkasan ke Excel, CSV atau JSON")
+    p.add_argument("--format", choices=["xlsx", "csv", "json"], default="xlsx")
+    p.add_argument("--output", type=Path, metavar="PATH",
+                   help="berkas (xlsx) atau folder (csv/json); bawaan: nama sesuai isinya")
+    p.add_argument("--lang", choices=["id", "en"], default="id", help="bahasa judul kolom")
+    _add_filters(p)
+    _add_db(p)
+
+    p = sub.add_parser("serve", help="jalankan dasbor di peramban")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8050)
+    _add_db(p)
+
+    p = sub.add_parser("demo", help="muat data demo ke basis data bawaan lalu jalankan dasbor")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8050)
+    p.add_argument("--no-serve", action="store_true", help="hanya muat data demo")
     _add_db(p)
     return parser
 
@@ -218,6 +247,49 @@ def cmd_refresh(args) -> int:
             return 2
     n = refresh(engine)
     print(f"{n} paket ditentukan ulang wilayah dan tandanya.")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from dashboard.export import export
+
+    engine = _ensure_db(args)
+    bar = _Progress("ekspor")
+    paths = export(engine, _filters(args), args.format, args.output, args.lang, bar.update)
+    bar.done()
+    for path in paths:
+        print(path)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from dashboard.app import run
+
+    engine = _ensure_db(args)
+    engine.dispose()
+    run(args.db, args.host, args.port)
+    return 0
+
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
+
+
+def cmd_demo(args) -> int:
+    from etl.load import load_paths
+
+    if not DEMO_DIR.is_dir():
+        print(f"GAGAL: folder data demo tidak ada: {DEMO_DIR}", file=sys.stderr)
+        return 2
+    engine = _engine(args)
+    print(f"Memuat data demo dari {DEMO_DIR} ke {db.describe(engine)} ...", file=sys.stderr)
+    results = load_paths(engine, [DEMO_DIR])
+    _print_load_table(results)
+    if args.no_serve:
+        return 0
+    engine.dispose()
+    from dashboard.app import run
+
+    run(args.db, args.host, args.port)
     return 0
 
 
