@@ -156,13 +156,14 @@ class _Progress:
 def _print_load_table(results) -> None:
     headers = ["berkas", "tata letak", "baris", "dimuat", "ditolak", "dilewati", "paket baru",
                "diperbarui", "tetap"]
-    rows = [[r.path.name, r.layout or "-", r.rows_read, r.rows_loaded, r.rows_rejected,
+    rows = [[r.path.name, r.layout or "GAGAL", r.rows_read, r.rows_loaded, r.rows_rejected,
              r.rows_skipped, r.packages_new, r.packages_updated, r.packages_unchanged]
             for r in results]
     _print_table(headers, rows)
 
 
-def _print_table(headers, rows, out=sys.stdout) -> None:
+def _print_table(headers, rows, out=None) -> None:
+    out = out or sys.stdout
     cells = [[str(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
               for i, h in enumerate(headers)]

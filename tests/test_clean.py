@@ -1,0 +1,89 @@
+"""Cleaning of every Rupiah, date and text form listed in DOMAIN.md."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from etl.clean import BadValue, clean_code, clean_text, money_series, parse_date, parse_money
+
+
+@pytest.mark.parametrize("raw, sen, lost", [
+    ("Rp 2.711.780.000,00", 271_178_000_000, False),
+    ("Rp. 150.000.000.000,00", 15_000_000_000_000, False),
+    ("2,711,780,000.00", 271_178_000_000, False),
+    ("1.234.567", 123_456_700, False),
+    ("1,8 M", 180_000_000_000, False),
+    ("273,7 Jt", 27_370_000_000, False),
+    ("2 Miliar", 200_000_000_000, False),
+    ("1399818654.61", 139_981_865_461, False),
+    (1399818654.61, 139_981_865_461, False),
+    (5515570835.95, 551_557_083_595, False),
+    (1500000000, 150_000_000_000, False),
+    ("1,5", 150, False),
+    ("1,08024E+11", 10_802_400_000_000, True),
+    ("1.08024E+11", 10_802_400_000_000, True),
+    ("(1.000,00)", -100_000, False),
+])
+def test_money_forms(raw, sen, lost):
+    assert parse_money(raw) == (sen, lost)
+
+
+@pytest.mark.parametrize("raw", [None, "", "null", "NULL", "-", "  ", "Nilai Kontrak belum dibuat",
+                                 float("nan")])
+def test_money_empty_forms(raw):
+    assert parse_money(raw) == (None, False)
+
+
+@pytest.mark.parametrize("raw", ["abc", "12abc", "Rp xx", "1.2.3,4,5x"])
+def test_money_garbage_raises(raw):
+    with pytest.raises(BadValue):
+        parse_money(raw)
+
+
+def test_money_series_mixes_fast_and_slow_paths():
+    s = pd.Series(["1399818654.61", "Rp 1.000,50", None, "garbage", "1,08024E+11", "10018467000"])
+    sen, lost, error = money_series(s)
+    assert sen.iloc[0] == 139_981_865_461
+    assert sen.iloc[1] == 100_050
+    assert pd.isna(sen.iloc[2]) and pd.isna(sen.iloc[3])
+    assert error.iloc[3] and "garbage" in error.iloc[3]
+    assert lost.tolist() == [False, False, False, False, True, False]
+    assert sen.iloc[5] == 1_001_846_700_000
+
+
+def test_national_sums_stay_exact():
+    # 10^15 rupiah with sen: float64 cannot hold this, whole sen in int can.
+    sen, _ = parse_money("999.999.999.999.999,99")
+    assert sen == 99_999_999_999_999_999
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("2023-06-27T00:00:00Z", date(2023, 6, 27)),
+    ("2024-07-02", date(2024, 7, 2)),
+    ("2024-01-23 15:00:00", date(2024, 1, 23)),
+    ("2023-06-27T00:00:00.000000Z", date(2023, 6, 27)),
+    ("Jul 16, 2025, 12:00:00AM", date(2025, 7, 16)),
+    ("27-06-2023", date(2023, 6, 27)),
+    ("27/06/2023", date(2023, 6, 27)),
+    ("27 Juni 2023", date(2023, 6, 27)),
+    ("1 Agustus 2024", date(2024, 8, 1)),
+    ("5 Mei 2022", date(2022, 5, 5)),
+    ("31-02-2023", None),
+    ("bukan tanggal", None),
+    ("null", None),
+])
+def test_date_forms(raw, expected):
+    assert parse_date(raw) == expected
+
+
+def test_text_loses_html_and_extra_space():
+    assert clean_text("<b>Pembangunan</b>\n  Jalan &amp; Jembatan ") == "Pembangunan Jalan & Jembatan"
+    assert clean_text("  ") is None
+
+
+def test_codes_keep_64_bit_ids_exact():
+    assert clean_code(10018467000) == "10018467000"
+    assert clean_code(4333194.0) == "4333194"
+    assert clean_code("4333194.0") == "4333194"
+    assert clean_code(" D107 ") == "D107"

@@ -1,0 +1,296 @@
+"""Loading exports: layouts, merging per package, reloads, and bad input. SQLite and PostgreSQL."""
+
+import copy
+import itertools
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from etl import schema
+from etl.load import LoadError, load_file, load_paths
+from hemat.cli import main as hemat
+from tests.builders import (
+    RESULTS,
+    as_opentender,
+    as_template,
+    write_csv,
+    write_json,
+    write_xlsx,
+)
+
+KEY_FIELDS = ["kind", "code", "year", "name", "pagu", "hps", "kontrak", "province_code",
+              "regency_code"]
+
+
+def packages(engine, fields=None):
+    p = schema.packages
+    cols = [p.c[f] for f in (fields or [c.name for c in p.columns if c.name != "updated_load_id"])]
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(*cols).order_by(p.c.kind, p.c.code))
+                .mappings()]
+
+
+def table_state(engine):
+    """Every row of every table: what 'the database is untouched' compares."""
+    with engine.connect() as conn:
+        return {t.name: sorted(map(repr, conn.execute(select(t)).all()))
+                for t in schema.metadata.sorted_tables}
+
+
+def wipe(engine):
+    with engine.begin() as conn:
+        for t in reversed(schema.metadata.sorted_tables):
+            if t.name != "regions":
+                conn.execute(t.delete())
+
+
+def test_isb_results_load_exactly(engine, tmp_path):
+    [r] = load_paths(engine, [write_json(tmp_path / "SPSE-TenderSelesaiNilai.json", RESULTS)])
+    assert (r.error, r.layout, r.rows_loaded, r.packages_new) == (None, "isb_tender_result", 3, 3)
+    rows = {p["code"]: p for p in packages(engine)}
+    bandung = rows["10018467000"]
+    assert bandung["hps"] == Decimal("1499321187.61")
+    assert bandung["kontrak"] == Decimal("1269963504.15")
+    assert (bandung["province_code"], bandung["regency_code"]) == ("32", "32.04")
+    assert bandung["winner_npwp"] == "01.000.000.0-000.000"
+    nunukan = rows["2518338"]
+    assert (nunukan["province_code"], nunukan["regency_code"]) == ("65", "65.03")
+    assert "Kalimantan Utara" in nunukan["region_note"]
+    assert nunukan["kontrak"] is None
+
+
+def test_same_packages_in_three_layouts_load_to_identical_rows(engine, tmp_path):
+    files = [
+        write_json(tmp_path / "isb.json", RESULTS),
+        write_csv(tmp_path / "opentender.csv", as_opentender(RESULTS)),
+        write_xlsx(tmp_path / "rekap.xlsx", as_template(RESULTS),
+                   title_rows=[["Rekap Pengadaan 2025"], []],
+                   total_row=["TOTAL", None, None, None, None, None, None, None, 9.5e9]),
+    ]
+    seen = []
+    for f in files:
+        wipe(engine)
+        [r] = load_paths(engine, [f])
+        assert r.error is None and r.rows_loaded == 3, r
+        seen.append(packages(engine, KEY_FIELDS))
+    assert seen[0] == seen[1] == seen[2]
+    assert len(seen[0]) == 3
+
+
+def test_isb_results_as_json_csv_semicolon_and_xlsx_agree(engine, tmp_path):
+    files = [
+        write_json(tmp_path / "a.json", RESULTS),
+        write_csv(tmp_path / "b.csv", RESULTS),
+        write_csv(tmp_path / "c.csv", RESULTS, delimiter=";", encoding="cp1252", null=""),
+        write_xlsx(tmp_path / "d.xlsx", RESULTS),
+    ]
+    seen = []
+    for f in files:
+        wipe(engine)
+        [r] = load_paths(engine, [f])
+        assert r.error is None, r.error
+        seen.append(packages(engine))
+    assert seen[0] == seen[1] == seen[2] == seen[3]
+
+
+def _announcement(r):
+    return {"kd_tender": r["kd_tender"], "kd_rup": r["kd_rup_paket"],
+            "nama_paket": r["nama_paket"], "kd_klpd": r["kd_klpd"], "nama_klpd": r["nama_klpd"],
+            "jenis_klpd": r["jenis_klpd"], "pagu": r["pagu"], "hps": r["hps"],
+            "mtd_pemilihan": "Tender", "jenis_pengadaan": "Pekerjaan Konstruksi",
+            "sumber_dana": "APBD", "status_tender": "Selesai",
+            "tahun_anggaran": r["tahun_anggaran"],
+            "lokasi_pekerjaan": "Kec. Soreang - Bandung (Kab.) - Jawa Barat"}
+
+
+def _contracts(r):
+    base = {"kd_tender": r["kd_tender"], "nama_paket": r["nama_paket"], "kd_klpd": "D107",
+            "tahun_anggaran": r["tahun_anggaran"], "status_kontrak": "Kontrak Sedang Berjalan"}
+    return [{**base, "versi_addendum": 0, "apakah_addendum": "Tidak",
+             "nilai_kontrak": r["nilai_kontrak"], "tgl_kontrak": "2025-04-20"},
+            {**base, "versi_addendum": 1, "apakah_addendum": "Ya",
+             "nilai_kontrak": round(r["nilai_kontrak"] * 1.05, 2), "tgl_kontrak": "2025-08-01",
+             "alasan_ubah_nilai_kontrak": "Pekerjaan tambah"}]
+
+
+def test_announcement_result_contract_merge_in_any_order(engine, tmp_path):
+    r = RESULTS[0]
+    files = [write_json(tmp_path / "ann.json", [_announcement(r)]),
+             write_json(tmp_path / "res.json", [r]),
+             write_xlsx(tmp_path / "kontrak.xlsx", _contracts(r))]
+    outcomes = []
+    for order in itertools.permutations(files):
+        wipe(engine)
+        results = load_paths(engine, order)
+        assert all(x.error is None for x in results), results
+        outcomes.append(packages(engine))
+    assert all(o == outcomes[0] for o in outcomes)
+    [pkg] = outcomes[0]
+    assert pkg["method"] == "Tender"  # from the announcement
+    assert pkg["kontrak"] == Decimal("1269963504.15")  # the result's, not the addendum's
+    assert pkg["location_raw"].endswith("Bandung (Kab.) - Jawa Barat")
+    with engine.connect() as conn:
+        versions = conn.execute(select(schema.contracts.c.version, schema.contracts.c.kontrak)
+                                .order_by(schema.contracts.c.version)).all()
+    assert versions == [("0", Decimal("1269963504.15")), ("1", Decimal("1333461679.36"))]
+
+
+def test_loading_twice_changes_nothing(engine, tmp_path):
+    f = write_json(tmp_path / "res.json", RESULTS)
+    load_paths(engine, [f])
+    before = packages(engine)
+    [again] = load_paths(engine, [f])
+    assert (again.packages_new, again.packages_updated, again.packages_unchanged) == (0, 0, 3)
+    assert packages(engine) == before
+
+
+def test_newer_export_updates_and_older_does_not(engine, tmp_path):
+    old = write_json(tmp_path / "old.json", RESULTS[:1])
+    newer_rows = copy.deepcopy(RESULTS[:1])
+    newer_rows[0].update(nilai_kontrak=1200000000.5, _event_date="2025-10-10")
+    new = write_json(tmp_path / "new.json", newer_rows)
+    load_paths(engine, [old])
+    [upd] = load_paths(engine, [new])
+    assert (upd.packages_new, upd.packages_updated) == (0, 1)
+    assert packages(engine)[0]["kontrak"] == Decimal("1200000000.50")
+    [stale] = load_paths(engine, [old])
+    assert (stale.packages_updated, stale.packages_unchanged) == (0, 1)
+    assert packages(engine)[0]["kontrak"] == Decimal("1200000000.50")
+    with engine.connect() as conn:
+        history = conn.execute(select(schema.loads.c.file_name, schema.loads.c.packages_updated)
+                               .order_by(schema.loads.c.id)).all()
+    assert history == [("old.json", 0), ("new.json", 1), ("old.json", 0)]
+
+
+def test_empty_cell_never_erases_a_value(engine, tmp_path):
+    r = RESULTS[0]
+    load_paths(engine, [write_json(tmp_path / "ann.json", [_announcement(r)])])
+    later = dict(r, nama_satker=None, _event_date="2025-10-11")
+    load_paths(engine, [write_json(tmp_path / "res.json", [r])])
+    load_paths(engine, [write_json(tmp_path / "res2.json", [dict(later, nilai_kontrak=None)])])
+    [pkg] = packages(engine)
+    assert pkg["kontrak"] == Decimal("1269963504.15")
+    assert pkg["satker_name"] == "DINAS PEKERJAAN UMUM"
+    assert pkg["method"] == "Tender"
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def _broken_xlsx(tmp_path):
+    good = write_xlsx(tmp_path / "full.xlsx", RESULTS)
+    cut = tmp_path / "terpotong.xlsx"
+    cut.write_bytes(good.read_bytes()[:700])
+    return cut
+
+
+BROKEN = {
+    "truncated_xlsx": (_broken_xlsx, ["terpotong.xlsx", "bukan lembar kerja"]),
+    "wrong_columns": (lambda d: write_csv(d / "salah.csv", [{"nomor": 1, "nama": "x"}]),
+                      ["salah.csv", "Kolom yang ditemukan: nomor, nama",
+                       "TenderSelesaiNilai (kd_tender, nilai_kontrak, pagu)"]),
+    "empty_json": (lambda d: write_json(d / "kosong.json", []), ["kosong.json", "larik kosong"]),
+    "blank_csv": (lambda d: (d / "spasi.csv").write_text("\n\n  \n") and d / "spasi.csv",
+                  ["spasi.csv", "baris kosong"]),
+    "zero_bytes": (lambda d: (d / "nol.csv").write_bytes(b"") or d / "nol.csv",
+                   ["nol.csv", "0 byte"]),
+    "not_json": (lambda d: (d / "rusak.json").write_text("[{\"kd_tender\": 1,") and
+                 d / "rusak.json", ["rusak.json", "bukan JSON"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_unreadable_file_names_the_problem_and_leaves_db_as_it_was(engine, tmp_path, case):
+    load_paths(engine, [write_json(tmp_path / "ok.json", RESULTS)])
+    before = table_state(engine)
+    make, expected = BROKEN[case]
+    path = make(tmp_path)
+    with pytest.raises(LoadError) as info:
+        load_file(engine, path)
+    for text in expected:
+        assert text in str(info.value)
+    assert table_state(engine) == before
+
+
+def test_cli_load_exits_non_zero_and_says_why(db_url, tmp_path, capsys):
+    bad = write_csv(tmp_path / "salah.csv", [{"nomor": 1}])
+    good = write_json(tmp_path / "ok.json", RESULTS)
+    assert hemat(["load", str(bad), str(good), "--db", db_url]) == 1
+    out = capsys.readouterr()
+    assert "GAGAL" in out.err and "salah.csv" in out.err
+    assert "ok.json" in out.out
+
+
+def test_garbage_numbers_go_to_rejects_and_the_rest_loads(engine, tmp_path):
+    rows = copy.deepcopy(RESULTS)
+    rows[1]["pagu"] = "seribu rupiah"
+    rows[2]["tahun_anggaran"] = "duaribu"
+    [r] = load_paths(engine, [write_csv(tmp_path / "campur.csv", rows)])
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 1, 2)
+    assert [p["code"] for p in packages(engine)] == ["10018467000"]
+    with engine.connect() as conn:
+        rejects = conn.execute(select(schema.rejects.c.row_number, schema.rejects.c.reason,
+                                      schema.rejects.c.raw).order_by("row_number")).all()
+    assert rejects[0][0] == 3 and "kolom pagu" in rejects[0][1] and "seribu rupiah" in rejects[0][1]
+    assert rejects[1][0] == 4 and "tahun anggaran" in rejects[1][1]
+    assert json.loads(rejects[0][2])["pagu"] == "seribu rupiah"
+
+
+def test_one_code_with_conflicting_values_is_rejected_not_guessed(engine, tmp_path):
+    twin = dict(RESULTS[0], nilai_kontrak=1111111111)
+    rows = [RESULTS[0], twin, RESULTS[1], RESULTS[1]]  # the last is an exact repeat
+    [r] = load_paths(engine, [write_json(tmp_path / "kembar.json", rows)])
+    assert (r.rows_loaded, r.rows_rejected, r.rows_skipped) == (1, 2, 1)
+    assert [p["code"] for p in packages(engine)] == ["10011868000"]
+    with engine.connect() as conn:
+        reasons = conn.execute(select(schema.rejects.c.reason)).scalars().all()
+    assert len(reasons) == 2
+    assert all("10018467000" in x and "baris 2, 3" in x and "kontrak" in x for x in reasons)
+
+
+def test_crash_midway_leaves_the_database_as_it_was(engine, tmp_path, monkeypatch):
+    load_paths(engine, [write_json(tmp_path / "a.json", RESULTS[:1])])
+    before = table_state(engine)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk penuh")
+
+    monkeypatch.setattr("etl.quality.compute_flags", explode)
+    with pytest.raises(LoadError, match="disk penuh"):
+        load_file(engine, write_json(tmp_path / "b.json", RESULTS))
+    assert table_state(engine) == before
+
+
+def test_personal_data_columns_are_not_stored(engine, tmp_path):
+    row = dict(RESULTS[0], nip_ppk="198001012005011001", nama_ppk="Budi", no_rek_bank="123")
+    load_paths(engine, [write_csv(tmp_path / "pii.csv", [row, dict(row, pagu="x")])])
+    state = json.dumps(table_state(engine))
+    for secret in ("198001012005011001", "Budi", '"123"'):
+        assert secret not in state
+
+
+def test_summary_json_has_exactly_the_documented_keys(db_url, tmp_path, capsys):
+    hemat(["load", str(write_json(tmp_path / "r.json", RESULTS)), "--db", db_url])
+    capsys.readouterr()
+    hemat(["summary", "--by", "year", "--format", "json", "--db", db_url])
+    rows = json.loads(capsys.readouterr().out)
+    assert [set(r) for r in rows] == [{
+        "group", "name", "packages", "contracted", "pagu", "hps", "kontrak", "savings_vs_pagu",
+        "savings_vs_hps", "rate_vs_pagu", "rate_vs_hps"}] * 2
+    y2025 = next(r for r in rows if r["group"] == "2025")
+    assert y2025["pagu"] == "2500000000.00"
+    assert y2025["kontrak"] == "2191656444.15"
+    assert y2025["savings_vs_pagu"] == "308343555.85"
+    assert y2025["rate_vs_pagu"] == 0.1233
+
+
+def test_counts_in_sql_stay_exact_at_national_scale(engine):
+    big = Decimal("999999999999.99")
+    rows = [{"kind": "tender", "code": str(i), "pagu": big, "kontrak": big - 1, "excluded": False}
+            for i in range(1000)]
+    with engine.begin() as conn:
+        conn.execute(schema.packages.insert(), rows)
+        total = conn.execute(select(func.sum(schema.packages.c.pagu))).scalar()
+    assert total == Decimal("999999999999990.00")
