@@ -248,3 +248,148 @@ def quality_report(engine: Engine, limit: int = 200) -> dict:
                 .join(lo, lo.c.id == rj.c.load_id).order_by(rj.c.load_id, rj.c.row_number)
                 .limit(limit))},
         }
+
+
+# Package-level reads for exports and notebooks. They stream: a national database holds
+# hundreds of thousands of packages, so rows come from the database in chunks of `chunk`.
+
+DETAIL_CHUNK = 5_000
+
+
+def region_names(engine: Engine) -> dict[str, str]:
+    """Kemendagri code → official name, for provinces ("32") and regencies ("32.04")."""
+    with engine.connect() as conn:
+        return _region_names(conn)
+
+
+def summary_cross(engine: Engine, by: str, then: str, f: Filters = Filters()) -> list[SummaryRow]:
+    """One row per pair of groups, e.g. method × category.
+
+    The row's group/name are BY's; THEN's code and name are in .extra["then"] and
+    .extra["then_name"]. Sorted by BY's name, then by THEN's name.
+    """
+    if by not in GROUPS or then not in GROUPS or by == then:
+        raise ValueError(f"need two different groupings of {', '.join(GROUPS)}")
+    cols = list(dict.fromkeys([*_group_columns(by), *_group_columns(then)]))
+    query = select(*cols, *_measures(f)).where(where(f)).group_by(*cols)
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+        names = _region_names(conn) if {by, then} & {"province", "regency"} else {}
+    out = []
+    for row in rows:
+        s = _row(by, row, names)
+        s.extra["then"], s.extra["then_name"] = _label(then, row, names)
+        out.append(s)
+    return sorted(out, key=lambda s: (s.group == UNRESOLVED, s.name,
+                                      s.extra["then"] == UNRESOLVED, s.extra["then_name"]))
+
+
+def excluded_reasons(engine: Engine, f: Filters = Filters()) -> list[dict]:
+    """Why contracted packages were left out of the totals: rows of flag, packages.
+
+    Counts the packages that total(f).excluded counts; a package with two excluding flags is
+    counted under each.
+    """
+    fl = schema.package_flags
+    counted = and_(p.c.pagu.isnot(None), p.c.kontrak.isnot(None), p.c.excluded.is_(True))
+    query = (select(fl.c.flag, func.count().label("packages"))
+             .join(fl, and_(fl.c.kind == p.c.kind, fl.c.code == p.c.code))
+             .where(where(f), counted, fl.c.excludes.is_(True))
+             .group_by(fl.c.flag).order_by(func.count().desc(), fl.c.flag))
+    with engine.connect() as conn:
+        return [dict(m) for m in conn.execute(query).mappings().all()]
+
+
+def _region_columns():
+    rp, rk = r.alias("rp"), r.alias("rk")
+    cols = [rp.c.name.label("province"), rk.c.name.label("regency")]
+    joined = (p.outerjoin(rp, rp.c.code == p.c.province_code)
+              .outerjoin(rk, rk.c.code == p.c.regency_code))
+    return cols, joined
+
+
+PACKAGE_COLUMNS = ("kind", "code", "rup_code", "year", "name", "klpd_name", "satker_name",
+                   "method", "category", "funding", "status", "province_code", "regency_code",
+                   "pagu", "hps", "penawaran", "kontrak", "winner_name", "announced_on",
+                   "awarded_on", "excluded", "flags", "region_note")
+
+
+def package_count(engine: Engine, f: Filters = Filters()) -> int:
+    """How many packages F selects (all of them, contracted or not)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(p).where(where(f))).scalar_one()
+
+
+def packages_detail(engine: Engine, f: Filters = Filters(), chunk: int = DETAIL_CHUNK):
+    """Every package F selects, as dicts, streamed from the database CHUNK rows at a time.
+
+    Each dict has PACKAGE_COLUMNS, the region names (province, regency), and per package
+    savings_vs_pagu / savings_vs_hps (Decimal or None), rate_vs_pagu / rate_vs_hps and
+    `counted`: whether the package is in total(f). Ordered by year, region, kind, code.
+    """
+    regions_, joined = _region_columns()
+    query = (select(*(p.c[c] for c in PACKAGE_COLUMNS), *regions_).select_from(joined)
+             .where(where(f))
+             .order_by(p.c.year.nulls_last(), p.c.province_code.nulls_last(),
+                       p.c.regency_code.nulls_last(), p.c.kind, p.c.code))
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=chunk).execute(query)
+        for part in result.mappings().partitions():
+            for row in part:
+                yield _with_savings(dict(row), f)
+
+
+def _with_savings(row: dict, f: Filters) -> dict:
+    pagu, hps, kontrak = row["pagu"], row["hps"], row["kontrak"]
+    contracted = pagu is not None and kontrak is not None
+    vs_pagu = pagu - kontrak if contracted else None
+    vs_hps = hps - kontrak if hps is not None and kontrak is not None else None
+    row.update(
+        savings_vs_pagu=vs_pagu, rate_vs_pagu=_rate(vs_pagu, pagu) if contracted else None,
+        savings_vs_hps=vs_hps, rate_vs_hps=_rate(vs_hps, hps) if vs_hps is not None else None,
+        counted=contracted and (f.include_flagged or not row["excluded"]),
+    )
+    return row
+
+
+def flagged_count(engine: Engine, f: Filters = Filters()) -> int:
+    """How many packages F selects carry at least one flag (missing values aside)."""
+    query = select(func.count()).select_from(p).where(where(f), _is_flagged())
+    with engine.connect() as conn:
+        return conn.execute(query).scalar_one()
+
+
+def _is_flagged():
+    return and_(p.c.flags.isnot(None), p.c.flags != "")
+
+
+def flagged_packages(engine: Engine, f: Filters = Filters(), chunk: int = DETAIL_CHUNK):
+    """The flagged packages F selects, streamed: excluded ones first, then by kind and code.
+
+    Each dict has the package's identity, region names and money columns, `excluded`, and
+    `reasons`: a list of (flag, excludes, detail) from package_flags. Flags about missing
+    values (tanpa_*) are coverage, not anomalies, and are left out.
+    """
+    fl = schema.package_flags
+    regions_, joined = _region_columns()
+    cols = ("kind", "code", "year", "name", "klpd_name", "satker_name", "method", "category",
+            "pagu", "hps", "kontrak", "excluded", "winner_name")
+    query = (select(*(p.c[c] for c in cols), *regions_,
+                    fl.c.flag, fl.c.excludes, fl.c.detail)
+             .select_from(joined.join(fl, and_(fl.c.kind == p.c.kind, fl.c.code == p.c.code)))
+             .where(where(f), _is_flagged(), ~fl.c.flag.startswith("tanpa_"))
+             .order_by(p.c.excluded.desc(), p.c.kind, p.c.code, fl.c.excludes.desc(), fl.c.flag))
+    current = None
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=chunk).execute(query)
+        for part in result.mappings().partitions():
+            for row in part:
+                key = (row["kind"], row["code"])
+                if current is None or (current["kind"], current["code"]) != key:
+                    if current is not None:
+                        yield current
+                    current = {k: row[k] for k in (*cols, "province", "regency")}
+                    current["reasons"] = []
+                current["reasons"].append((row["flag"], bool(row["excludes"]), row["detail"]))
+    if current is not None:
+        yield current
