@@ -8,7 +8,7 @@ values ("contracted"); packages flagged implausible are left out unless asked fo
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from sqlalchemy import Engine, and_, case, func, literal, select
+from sqlalchemy import Engine, and_, case, func, literal, select, type_coerce
 
 from etl import schema
 
@@ -231,6 +231,14 @@ def quality_report(engine: Engine, limit: int = 200) -> dict:
                 .where(p.c.regency_code.is_(None))
                 .group_by(p.c.province_raw, p.c.regency_raw, p.c.klpd_name, p.c.region_note)
                 .order_by(func.count().desc()).limit(limit))},
+            "corrected": {"title": "Wilayah yang dikoreksi (kabupaten/kota menentukan provinsi)",
+                          "rows": rows(
+                select(p.c.province_raw.label("provinsi_asli"),
+                       p.c.regency_raw.label("kabkota_asli"), p.c.regency_code.label("kode"),
+                       p.c.region_note.label("catatan"), func.count().label("paket"))
+                .where(p.c.regency_code.isnot(None), p.c.region_note.isnot(None))
+                .group_by(p.c.province_raw, p.c.regency_raw, p.c.regency_code, p.c.region_note)
+                .order_by(func.count().desc()).limit(limit))},
             "flags": {"title": "Paket yang ditandai, per alasan", "rows": rows(
                 select(fl.c.flag.label("tanda"), fl.c.excludes.label("keluar_dari_total"),
                        func.count().label("paket"))
@@ -393,3 +401,126 @@ def flagged_packages(engine: Engine, f: Filters = Filters(), chunk: int = DETAIL
                 current["reasons"].append((row["flag"], bool(row["excludes"]), row["detail"]))
     if current is not None:
         yield current
+
+
+# ---- Dashboard drill-down queries (read side; same measures and filters as summary) ----------
+
+CATEGORY_GROUPS = ("barang", "konstruksi", "konsultansi", "jasa_lainnya")
+PACKAGE_SORTS = ("hemat", "pagu", "kontrak", "tahun", "nama")
+
+
+def category_group(category: str | None) -> str:
+    """jenis_pengadaan → barang / konstruksi / konsultansi / jasa_lainnya (UNRESOLVED if unknown).
+
+    Consultancy is checked first: "Jasa Konsultansi Badan Usaha Konstruksi" is consultancy.
+    """
+    text = (category or "").lower()
+    for needle, group in (("konsultansi", "konsultansi"), ("konstruksi", "konstruksi"),
+                          ("barang", "barang"), ("jasa lain", "jasa_lainnya")):
+        if needle in text:
+            return group
+    return UNRESOLVED
+
+
+def summary_by_category_group(engine: Engine, f: Filters = Filters()) -> list[SummaryRow]:
+    """summary(by="category") merged into the four category groups, largest savings first.
+
+    The SQL groups by the few raw category values; merging those rows here keeps one
+    definition of the grouping (category_group) for charts and for the filter.
+    """
+    merged: dict[str, SummaryRow] = {}
+    for row in summary(engine, "category", f):
+        key = category_group(row.name if row.group != UNRESOLVED else None)
+        merged[key] = _add_rows(merged.get(key), row, key)
+    return sorted(merged.values(), key=lambda s: (s.group == UNRESOLVED, -s.savings_vs_pagu))
+
+
+def _add_rows(acc: SummaryRow | None, row: SummaryRow, key: str) -> SummaryRow:
+    if acc is None:
+        return replace(row, group=key, name=key, extra={})
+    sums = {k: getattr(acc, k) + getattr(row, k) for k in (
+        "packages", "contracted", "pagu", "hps", "kontrak", "savings_vs_pagu", "savings_vs_hps",
+        "hps_contracted", "excluded")}
+    return replace(acc, **sums)
+
+
+def headline(engine: Engine, f: Filters = Filters()) -> SummaryRow:
+    """total() plus the budget years F spans (extra["year_min"], extra["year_max"])."""
+    query = select(*_measures(f), func.min(p.c.year).label("year_min"),
+                   func.max(p.c.year).label("year_max")).where(where(f))
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().one()
+    out = _row("all", {**row, "group": "all"}, {})
+    out.extra = {"year_min": row["year_min"], "year_max": row["year_max"]}
+    return out
+
+
+def satker_summary(engine: Engine, f: Filters = Filters(), basis: str = "pagu",
+                   limit: int = 50) -> list[SummaryRow]:
+    """Work units (satker) with the largest savings vs BASIS first; extra["klpd"] is the buyer."""
+    measures = {c.name: c for c in _measures(f)}
+    if basis == "hps":
+        savings = measures["hps"].element - measures["kontrak_with_hps"].element
+    else:
+        savings = measures["pagu"].element - measures["kontrak"].element
+    query = (select(p.c.satker_code, func.max(p.c.satker_name).label("satker_name"),
+                    func.max(p.c.klpd_name).label("klpd_name"), *measures.values())
+             .where(where(f)).group_by(p.c.satker_code)
+             .order_by(savings.desc(), p.c.satker_code).limit(limit))
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    out = []
+    for row in rows:
+        s = _row("satker", {**row, "satker": row["satker_code"]}, {})
+        s.name = row["satker_name"] or s.name
+        s.extra = {"klpd": row["klpd_name"]}
+        out.append(s)
+    return out
+
+
+def _savings_expr(base):
+    return type_coerce(base - p.c.kontrak, schema.Money)
+
+
+def packages_page(engine: Engine, f: Filters = Filters(), *, satker: str | None = None,
+                  sort: str = "hemat", basis: str = "pagu", offset: int = 0,
+                  limit: int = 25) -> tuple[list[dict], int]:
+    """One page of packages (every package F selects, flagged ones too) and how many there are.
+
+    The count comes from a window function, so a page costs one query.
+    """
+    savings = _savings_expr(p.c.hps if basis == "hps" else p.c.pagu)
+    order = {"hemat": savings.desc(), "pagu": p.c.pagu.desc(), "kontrak": p.c.kontrak.desc(),
+             "tahun": p.c.year.desc(), "nama": p.c.name.asc()}[sort if sort in PACKAGE_SORTS
+                                                                 else "hemat"]
+    cond = where(f) if satker is None else and_(where(f), p.c.satker_code == satker)
+    query = (select(p.c.kind, p.c.code, p.c.name, p.c.year, p.c.satker_name, p.c.method,
+                    p.c.pagu, p.c.hps, p.c.kontrak, savings.label("savings"), p.c.excluded,
+                    p.c.flags, func.count().over().label("n"))
+             .where(cond).order_by(order.nulls_last(), p.c.kind, p.c.code)
+             .offset(offset).limit(limit))
+    with engine.connect() as conn:
+        rows = [dict(m) for m in conn.execute(query).mappings().all()]
+    count = int(rows[0].pop("n")) if rows else 0
+    for row in rows[1:]:
+        row.pop("n")
+    return rows, count
+
+
+
+def filter_options(engine: Engine) -> dict:
+    """The values the filters offer: years, methods, categories, fundings (sorted)."""
+    with engine.connect() as conn:
+        def distinct(col):
+            rows = conn.execute(select(col).where(col.isnot(None)).distinct()).scalars()
+            return sorted(rows)
+
+        return {"years": distinct(p.c.year), "methods": distinct(p.c.method),
+                "categories": distinct(p.c.category), "fundings": distinct(p.c.funding)}
+
+
+def data_version(engine: Engine):
+    """Changes whenever a load finishes: the key for caching filter_options."""
+    lo = schema.loads
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(lo.c.id), func.max(lo.c.finished_at))).one()

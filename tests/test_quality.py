@@ -1,0 +1,134 @@
+"""Plausibility flags, thresholds, the quality report, and re-resolving with users' aliases."""
+
+import copy
+import json
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from dashboard.queries import Filters, quality_report, total
+from etl import schema
+from etl.load import load_paths, refresh, store_aliases
+from etl.quality import Thresholds, compute_flags
+from hemat.cli import main as hemat
+from tests.builders import RESULTS, write_json
+
+RP = 100  # sen per rupiah
+
+
+def flags_of(pagu, hps, kontrak, lost=None, t=None):
+    frame = pd.DataFrame({
+        "kind": ["tender"], "code": ["1"],
+        "pagu": pd.array([pagu and pagu * RP], dtype="Int64"),
+        "hps": pd.array([hps and hps * RP], dtype="Int64"),
+        "kontrak": pd.array([kontrak and kontrak * RP], dtype="Int64"),
+        "precision_lost": [lost],
+    })
+    out = compute_flags(frame, t or Thresholds())
+    return {row.flag: (row.excludes, row.detail) for row in out.itertuples()}
+
+
+def test_plausible_package_has_no_flags():
+    assert flags_of(1000, 990, 950) == {}
+
+
+def test_contract_ten_times_hps_is_excluded_with_a_reason():
+    flags = flags_of(130_000_000, 128_488_000, 1_277_304_500)
+    excludes, detail = flags["kontrak_sangat_tinggi"]
+    assert excludes and "9,9× HPS" in detail
+
+
+def test_contract_thousand_times_pagu_is_excluded():
+    flags = flags_of(1_000_000, None, 1_000_000_000)
+    assert flags["kontrak_sangat_tinggi"][0]
+    assert "pagu" in flags["kontrak_sangat_tinggi"][1]
+    assert "tanpa_hps" in flags
+
+
+def test_contract_far_below_hps_is_excluded():
+    flags = flags_of(1_000_000, 1_000_000, 50_000)
+    assert flags["kontrak_sangat_rendah"] == (True, "Nilai kontrak hanya 5,0% dari HPS: "
+                                                    "kemungkinan digit hilang")
+
+
+def test_contract_above_hps_is_flagged_but_kept():
+    assert flags_of(1000, 1000, 1050)["kontrak_di_atas_hps"][0] is False
+
+
+def test_unusual_savings_are_flagged_but_kept():
+    flags = flags_of(1000, 800, 600)
+    assert flags["hemat_tinggi_vs_hps"][0] is False and "25,0%" in flags["hemat_tinggi_vs_hps"][1]
+    assert flags["hemat_tinggi_vs_pagu"][0] is False and "40,0%" in flags["hemat_tinggi_vs_pagu"][1]
+
+
+def test_missing_values_and_lost_precision():
+    assert set(flags_of(None, None, None)) == {"tanpa_pagu", "tanpa_hps", "tanpa_kontrak"}
+    assert flags_of(1000, 990, 950, lost="Nilai Kontrak")["presisi_hilang"][0] is True
+
+
+def test_thresholds_are_settings(monkeypatch):
+    monkeypatch.setenv("HEMAT_UNUSUAL_SAVINGS_VS_HPS", "0.5")
+    assert Thresholds.from_env().unusual_savings_vs_hps == 0.5
+    assert "hemat_tinggi_vs_hps" not in flags_of(1000, 800, 600, t=Thresholds.from_env())
+
+
+def test_excluded_packages_leave_totals_and_come_back_on_request(engine, tmp_path):
+    rows = copy.deepcopy(RESULTS)
+    rows[1]["nilai_kontrak"] = rows[1]["hps"] * 10
+    load_paths(engine, [write_json(tmp_path / "r.json", rows)])
+    default = total(engine)
+    everything = total(engine, Filters(include_flagged=True))
+    assert (default.contracted, default.excluded, everything.contracted) == (1, 1, 2)
+    assert str(default.kontrak) == "1269963504.15"
+    report = quality_report(engine)
+    [excluded] = report["excluded"]["rows"]
+    assert excluded["kode"] == "10011868000" and "HPS" in excluded["alasan"]
+
+
+def test_changed_threshold_takes_effect_on_refresh(engine, tmp_path, monkeypatch):
+    rows = copy.deepcopy(RESULTS)
+    rows[1]["nilai_kontrak"] = rows[1]["hps"] * 1.3
+    load_paths(engine, [write_json(tmp_path / "r.json", rows)])
+    assert total(engine).contracted == 2
+    monkeypatch.setenv("HEMAT_IMPLAUSIBLE_HIGH_RATIO", "1.2")
+    refresh(engine)
+    assert total(engine).contracted == 1
+
+
+def test_user_alias_resolves_after_refresh_without_reloading(engine, tmp_path):
+    row = dict(RESULTS[0], kabkota="Kab Bdg", provinsi=None, nama_klpd="Pemda Contoh",
+               jenis_klpd=None)
+    load_paths(engine, [write_json(tmp_path / "r.json", [row])])
+    p = schema.packages
+    query = select(p.c.province_code, p.c.regency_code, p.c.region_evidence)
+    with engine.connect() as conn:
+        assert conn.execute(query).one() == (None, None, "none")
+    store_aliases(engine, [{"alias": "Kab Bdg", "code": "32.04", "note": "singkatan"}])
+    refresh(engine)
+    with engine.connect() as conn:
+        assert conn.execute(query).one() == ("32", "32.04", "columns")
+        loads = conn.execute(select(schema.loads.c.id)).all()
+    assert len(loads) == 1
+
+
+def test_unknown_alias_code_is_refused(engine):
+    with pytest.raises(ValueError, match="99.99"):
+        store_aliases(engine, [{"alias": "Entah", "code": "99.99"}])
+
+
+def test_cli_refresh_and_quality(db_url, tmp_path, capsys):
+    hemat(["load", str(write_json(tmp_path / "r.json", RESULTS)), "--db", db_url])
+    aliases = tmp_path / "alias.csv"
+    aliases.write_text("alias,code,note\nKab Bdg,32.04,singkatan\n", encoding="utf-8")
+    assert hemat(["refresh", "--aliases", str(aliases), "--db", db_url]) == 0
+    capsys.readouterr()
+    assert hemat(["quality", "--format", "json", "--db", db_url]) == 0
+    report = json.loads(capsys.readouterr().out)
+    [corrected] = report["corrected"]["rows"]
+    assert corrected["kode"] == "65.03" and "Kalimantan Utara" in corrected["catatan"]
+    assert [r["tahun"] for r in report["coverage_year"]["rows"]] == [2018, 2025]
+    bad = tmp_path / "rusak.csv"
+    bad.write_text("nama,kode\nx,1\n", encoding="utf-8")
+    assert hemat(["refresh", "--aliases", str(bad), "--db", db_url]) == 2
+    assert "alias,code" in capsys.readouterr().err
