@@ -375,7 +375,7 @@ def flagged_packages(engine: Engine, f: Filters = Filters(), chunk: int = DETAIL
     """The flagged packages F selects, streamed: excluded ones first, then by kind and code.
 
     Each dict has the package's identity, region names and money columns, `excluded`, and
-    `reasons`: a list of (flag, excludes, detail) from package_flags. Flags about missing
+    `reasons`: a list of dicts flag, excludes, detail from package_flags. Flags about missing
     values (tanpa_*) are coverage, not anomalies, and are left out.
     """
     fl = schema.package_flags
@@ -398,7 +398,8 @@ def flagged_packages(engine: Engine, f: Filters = Filters(), chunk: int = DETAIL
                         yield current
                     current = {k: row[k] for k in (*cols, "province", "regency")}
                     current["reasons"] = []
-                current["reasons"].append((row["flag"], bool(row["excludes"]), row["detail"]))
+                current["reasons"].append({"flag": row["flag"], "excludes": bool(row["excludes"]),
+                                           "detail": row["detail"]})
     if current is not None:
         yield current
 

@@ -1,0 +1,934 @@
+"""Exports for analysts: one Excel workbook, or CSV / JSON files, of what a filter selects.
+
+Compute once, present many ways: every figure comes from dashboard.queries; this module only
+lays the figures out. The same tables go to every format:
+
+- xlsx: one workbook, a sheet per table, Rupiah formats on real numbers (Decimal, exact to the
+  sen in the file), frozen headers, autofilter, a totals row under each summary table.
+- csv: one UTF-8 file with BOM per table (Excel opens it right), money as decimal strings.
+- json: one file per table; keys are stable (those of `hemat summary --format json`), money as
+  decimal strings, so a program reads the same keys whatever the language.
+
+Text from the data never becomes a formula: workbook cells holding text are written as
+strings whatever they start with, and CSV cells starting with = + - @ tab or CR get a leading
+apostrophe (OWASP, CSV injection). The package detail streams from the database to disk, so
+a national export never sits in memory.
+"""
+
+import csv
+import io
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from sqlalchemy import Engine
+
+from dashboard import queries
+from dashboard.queries import UNRESOLVED, Filters, SummaryRow
+
+FORMATS = ("xlsx", "csv", "json")
+LANGS = ("id", "en")
+# Excel's last row is 1,048,576; a longer table continues on a second sheet.
+MAX_SHEET_ROWS = 1_048_576
+
+MONEY_FORMAT = '"Rp"#,##0.00'  # the separators follow the reader's locale; "Rp" does not
+PCT_FORMAT = "0.00%"
+INT_FORMAT = "#,##0"
+YEAR_FORMAT = "0"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+# Characters that make Excel or LibreOffice read a CSV cell as a formula (OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _t(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "id" else pair[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Table model: what to show, independent of the format.
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column: key in the row dicts, header in id and en, kind, width in characters."""
+
+    key: str
+    header: tuple[str, str]
+    kind: str  # text, code, int, year, money, pct, date, bool
+    width: float = 14
+    get: Callable[[dict], object] | None = None  # derived value; default row[key]
+
+    def value(self, row: dict):
+        return self.get(row) if self.get else row.get(self.key)
+
+
+@dataclass
+class Table:
+    """A table of dict rows. rows() may stream; `size` is the row count, for progress."""
+
+    key: str
+    title: tuple[str, str]  # sheet name (<= 31 characters) and file name
+    columns: list[Col]
+    rows: Callable[[], Iterable[dict]]
+    size: int = 0
+    total: dict | None = None  # the totals row, computed by the query layer
+    freeze: str = "A2"
+
+    def sheet_name(self, lang: str) -> str:
+        return _t(self.title, lang)
+
+    def file_stem(self, lang: str) -> str:
+        return slug(_t(self.title, lang))
+
+
+def _money(key, header, width=24) -> Col:
+    return Col(key, header, "money", width)
+
+
+MEASURES = [
+    Col("packages", ("Paket", "Packages"), "int", 10),
+    Col("contracted", ("Paket dihitung", "Packages counted"), "int", 11),
+    Col("excluded", ("Dikeluarkan (tidak wajar)", "Left out (implausible)"), "int", 13),
+    _money("pagu", ("Pagu", "Pagu (budget ceiling)"), 28),
+    _money("kontrak", ("Nilai kontrak", "Contract value"), 28),
+    _money("savings_vs_pagu", ("Penghematan vs pagu", "Savings vs pagu"), 28),
+    Col("rate_vs_pagu", ("% vs pagu", "% vs pagu"), "pct", 10),
+    Col("hps_contracted", ("Paket dihitung ber-HPS", "Counted with HPS"), "int", 12),
+    _money("hps", ("HPS", "HPS (owner's estimate)"), 28),
+    _money("savings_vs_hps", ("Penghematan vs HPS", "Savings vs HPS"), 28),
+    Col("rate_vs_hps", ("% vs HPS", "% vs HPS"), "pct", 10),
+]
+
+TOTAL_LABEL = ("Jumlah", "Total")
+
+
+def _summary_row(s: SummaryRow) -> dict:
+    """A SummaryRow as a dict: the keys of `hemat summary --format json` and a few more."""
+    return {
+        "group": s.group, "name": s.name, "packages": s.packages, "contracted": s.contracted,
+        "pagu": s.pagu, "hps": s.hps, "kontrak": s.kontrak,
+        "savings_vs_pagu": s.savings_vs_pagu, "savings_vs_hps": s.savings_vs_hps,
+        "rate_vs_pagu": s.rate_vs_pagu, "rate_vs_hps": s.rate_vs_hps,
+        "hps_contracted": s.hps_contracted, "excluded": s.excluded,
+    }
+
+
+def _total_row(report: "Report", label_key: str) -> dict:
+    row = _summary_row(report.total)
+    row.update(group=None, name=None)
+    row[label_key] = _t(TOTAL_LABEL, report.lang)
+    return row
+
+
+def _province_of(code: str, names: dict[str, str]) -> str | None:
+    return names.get(code[:2]) if code and code != UNRESOLVED else None
+
+
+def summary_tables(report: "Report") -> list[Table]:
+    """The four summary tables: by province, regency, year, and method × category."""
+    names = report.names
+    regencies = [{**_summary_row(s), "province": _province_of(s.group, names)}
+                 for s in report.by_regency]
+    crossed = [{**_summary_row(s), "category": s.extra["then"],
+                "category_name": s.extra["then_name"]} for s in report.by_method_category]
+    code = Col("group", ("Kode", "Code"), "code", 8)
+    return [
+        Table("province", ("Per provinsi", "By province"),
+              [code, Col("name", ("Provinsi", "Province"), "text", 30), *MEASURES],
+              lambda: map(_summary_row, report.by_province), len(report.by_province),
+              _total_row(report, "name"), freeze="C2"),
+        Table("regency", ("Per kabupaten-kota", "By regency-city"),
+              [code, Col("name", ("Kabupaten/kota", "Regency/city"), "text", 34),
+               Col("province", ("Provinsi", "Province"), "text", 24), *MEASURES],
+              lambda: regencies, len(regencies), _total_row(report, "name"), freeze="C2"),
+        Table("year", ("Per tahun", "By year"),
+              [Col("name", ("Tahun anggaran", "Budget year"), "year", 12), *MEASURES],
+              lambda: map(_summary_row, report.by_year), len(report.by_year),
+              _total_row(report, "name"), freeze="B2"),
+        Table("method_category", ("Metode & jenis", "Method & category"),
+              [Col("name", ("Metode pemilihan", "Method"), "text", 22),
+               Col("category_name", ("Jenis pengadaan", "Category"), "text", 34), *MEASURES],
+              lambda: crossed, len(crossed), _total_row(report, "name"), freeze="C2"),
+    ]
+
+
+def _reason_flags(row: dict) -> str:
+    return ", ".join(r["flag"] for r in row["reasons"])
+
+
+def _reason_texts(row: dict) -> str:
+    return "; ".join(r["detail"] for r in row["reasons"])
+
+
+IDENTITY = [
+    Col("kind", ("Jenis", "Kind"), "text", 11),
+    Col("code", ("Kode paket", "Package code"), "code", 14),
+]
+WHERE = [
+    Col("province", ("Provinsi", "Province"), "text", 22),
+    Col("regency", ("Kabupaten/kota", "Regency/city"), "text", 28),
+]
+BUYER = [
+    Col("klpd_name", ("K/L/PD", "Buyer (K/L/PD)"), "text", 28),
+    Col("satker_name", ("Satker", "Work unit (satker)"), "text", 30),
+    Col("method", ("Metode pemilihan", "Method"), "text", 18),
+    Col("category", ("Jenis pengadaan", "Category"), "text", 26),
+]
+YEAR = Col("year", ("Tahun anggaran", "Budget year"), "year", 9)
+NAME = Col("name", ("Nama paket", "Package name"), "text", 60)
+WINNER = Col("winner_name", ("Pemenang", "Winner"), "text", 30)
+
+FLAGGED_COLUMNS = [
+    *IDENTITY, YEAR, NAME, *WHERE, *BUYER,
+    _money("pagu", ("Pagu", "Pagu")), _money("hps", ("HPS", "HPS")),
+    _money("kontrak", ("Nilai kontrak", "Contract value")),
+    Col("excluded", ("Dikeluarkan dari total", "Left out of totals"), "bool", 12),
+    Col("flag_codes", ("Tanda", "Flags"), "code", 26, _reason_flags),
+    Col("reason_text", ("Alasan", "Reasons"), "text", 70, _reason_texts),
+    WINNER,
+]
+
+DETAIL_COLUMNS = [
+    *IDENTITY,
+    Col("rup_code", ("Kode RUP", "RUP code"), "code", 12),
+    YEAR, NAME, *BUYER,
+    Col("funding", ("Sumber dana", "Funding"), "text", 11),
+    Col("status", ("Status", "Status"), "text", 11),
+    Col("province_code", ("Kode provinsi", "Province code"), "code", 9),
+    WHERE[0],
+    Col("regency_code", ("Kode kab/kota", "Regency code"), "code", 9),
+    WHERE[1],
+    _money("pagu", ("Pagu", "Pagu")), _money("hps", ("HPS", "HPS")),
+    _money("penawaran", ("Nilai penawaran", "Winning bid")),
+    _money("kontrak", ("Nilai kontrak", "Contract value")),
+    _money("savings_vs_pagu", ("Penghematan vs pagu", "Savings vs pagu")),
+    Col("rate_vs_pagu", ("% vs pagu", "% vs pagu"), "pct", 10),
+    _money("savings_vs_hps", ("Penghematan vs HPS", "Savings vs HPS")),
+    Col("rate_vs_hps", ("% vs HPS", "% vs HPS"), "pct", 10),
+    Col("counted", ("Dihitung dalam total", "Counted in totals"), "bool", 11),
+    Col("flags", ("Tanda", "Flags"), "code", 24),
+    WINNER,
+    Col("announced_on", ("Tanggal pengumuman", "Announced on"), "date", 12),
+    Col("awarded_on", ("Tanggal penetapan pemenang", "Awarded on"), "date", 12),
+    Col("region_note", ("Catatan wilayah", "Region note"), "text", 30),
+]
+
+
+def package_tables(engine: Engine, report: "Report") -> list[Table]:
+    """The flagged packages and the full package detail, both streamed from the database."""
+    f = report.filters
+    return [
+        Table("flagged", ("Paket ditandai", "Flagged packages"), FLAGGED_COLUMNS,
+              lambda: queries.flagged_packages(engine, f), report.flagged, freeze="C2"),
+        Table("packages", ("Paket", "Packages"), DETAIL_COLUMNS,
+              lambda: queries.packages_detail(engine, f), report.total.packages, freeze="C2"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The report: every figure of the export, computed once.
+
+
+@dataclass
+class Report:
+    filters: Filters
+    lang: str
+    names: dict[str, str]
+    total: SummaryRow
+    by_province: list[SummaryRow]
+    by_regency: list[SummaryRow]
+    by_year: list[SummaryRow]
+    by_method_category: list[SummaryRow]
+    reasons: list[dict]
+    flagged: int
+    generated_at: datetime = field(default_factory=lambda: datetime.now().replace(microsecond=0))
+
+    @property
+    def with_contract(self) -> int:
+        """Packages that have both pagu and a contract value, counted in totals or not."""
+        t = self.total
+        return t.contracted if self.filters.include_flagged else t.contracted + t.excluded
+
+    @property
+    def data_years(self) -> list[int]:
+        return [int(s.group) for s in self.by_year if s.group != UNRESOLVED]
+
+
+def build_report(engine: Engine, filters: Filters, lang: str = "id") -> Report:
+    """Run every summary query of an export once."""
+    return Report(
+        filters=filters, lang=lang, names=queries.region_names(engine),
+        total=queries.total(engine, filters),
+        by_province=queries.summary(engine, "province", filters),
+        by_regency=queries.summary(engine, "regency", filters),
+        by_year=queries.summary(engine, "year", filters),
+        by_method_category=queries.summary_cross(engine, "method", "category", filters),
+        reasons=queries.excluded_reasons(engine, filters),
+        flagged=queries.flagged_count(engine, filters),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Words: the filters, definitions and file names.
+
+
+def slug(text: str) -> str:
+    """'Kabupaten Bandung' → 'kabupaten-bandung' (ASCII, for file names)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def _years_text(years, sep: str = "–") -> str:
+    years = sorted(set(years))
+    if not years:
+        return ""
+    if len(years) == 1:
+        return str(years[0])
+    if years == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}{sep}{years[-1]}"
+    return ", ".join(map(str, years))
+
+
+def _region_words(f: Filters, names: dict[str, str], lang: str) -> str:
+    codes = f.regencies or f.provinces
+    if not codes:
+        return _t(("Semua wilayah", "All regions"), lang)
+    return ", ".join(names.get(c, c) for c in codes)
+
+
+def _file_stem(f: Filters, names: dict[str, str], data_years: list[int]) -> str:
+    """hemat-jawa-barat-2023-2025, hemat-kabupaten-bandung-2025-tender, ..."""
+    codes = f.regencies or f.provinces
+    if len(codes) > 3:
+        parts = [f"{len(codes)}-wilayah"]
+    else:
+        parts = [slug(names.get(c, c)) for c in codes] or ["semua-wilayah"]
+    years = sorted(set(f.years or data_years))
+    if f.years and years != list(range(years[0], years[-1] + 1)):
+        parts.append("_".join(map(str, years)))  # chosen years with gaps: name each
+    elif years:
+        parts.append(str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}")
+    if f.kind:
+        parts.append(f.kind)
+    for values, what in ((f.methods, "metode"), (f.categories, "jenis"),
+                         (f.fundings, "dana")):
+        if values:
+            parts.append(slug(values[0]) if len(values) == 1 else f"{len(values)}-{what}")
+    if f.include_flagged:
+        parts.append("termasuk-tidak-wajar")
+    stem = "-".join(["hemat", *filter(None, parts)])
+    return stem[:150].rstrip("-")
+
+
+def export_filename(engine: Engine, filters: Filters, fmt: str) -> str:
+    """The name an export gets: hemat-jawa-barat-2023-2025.xlsx; for csv/json a folder name,
+    hemat-jawa-barat-2023-2025-csv."""
+    _check(fmt, "id")
+    years = [] if filters.years else [
+        int(s.group) for s in queries.summary(engine, "year", filters) if s.group != UNRESOLVED]
+    stem = _file_stem(filters, queries.region_names(engine), years)
+    return f"{stem}.xlsx" if fmt == "xlsx" else f"{stem}-{fmt}"
+
+
+def _title_years(report: Report) -> str:
+    """The chosen years, or without a choice the span of years in the data."""
+    if report.filters.years:
+        return _years_text(report.filters.years)
+    data = report.data_years
+    return f"{data[0]}–{data[-1]}" if len(data) > 1 else _years_text(data)
+
+
+def title(report: Report) -> str:
+    lang, f = report.lang, report.filters
+    years = _title_years(report)
+    head = _t(("Penghematan pengadaan elektronik", "E-procurement savings"), lang)
+    where_ = _region_words(f, report.names, lang)
+    kind = f" ({f.kind})" if f.kind else ""
+    return f"{head}: {where_}{', ' + years if years else ''}{kind}"
+
+
+def _list_or_all(values, names: dict, lang: str, everything: tuple[str, str]) -> str:
+    return ", ".join(names.get(v, v) for v in values) if values else _t(everything, lang)
+
+
+def filter_lines(report: Report) -> list[tuple[str, str]]:
+    """The filters written out in words, label → text."""
+    f, lang, names = report.filters, report.lang, report.names
+    data_years = _years_text(report.data_years)
+    years = _years_text(f.years) if f.years else _t(("Semua tahun", "All years"), lang) + (
+        f" ({_t(('ada di data', 'in the data'), lang)}: {data_years})" if data_years else "")
+    kind = {None: ("Tender dan non-tender", "Tender and non-tender"),
+            "tender": ("Tender", "Tender"), "non-tender": ("Non-tender", "Non-tender")}
+    flagged = (("Ikut dihitung dalam total (--include-flagged)",
+                "Included in totals (--include-flagged)") if f.include_flagged else
+               ("Tidak dihitung dalam total (daftarnya di lembar Paket ditandai)",
+                "Left out of totals (listed on the sheet Flagged packages)"))
+    rows = [
+        (("Provinsi", "Province"),
+         _list_or_all(f.provinces, names, lang, ("Semua provinsi", "All provinces"))),
+        (("Kabupaten/kota", "Regency/city"),
+         _list_or_all(f.regencies, names, lang, ("Semua kabupaten/kota", "All"))),
+        (("Tahun anggaran", "Budget year"), years),
+        (("Jenis paket", "Package kind"), _t(kind.get(f.kind, (f.kind, f.kind)), lang)),
+        (("Metode pemilihan", "Method"), _list_or_all(f.methods, {}, lang, ("Semua", "All"))),
+        (("Jenis pengadaan", "Category"),
+         _list_or_all(f.categories, {}, lang, ("Semua", "All"))),
+        (("Sumber dana", "Funding"), _list_or_all(f.fundings, {}, lang, ("Semua", "All"))),
+        (("Paket tidak wajar", "Implausible packages"), _t(flagged, lang)),
+    ]
+    return [(_t(label, lang), text) for label, text in rows]
+
+
+DEFINITIONS = [
+    (("Penghematan vs pagu", "Savings vs pagu"),
+     ("Pagu − nilai kontrak, dijumlahkan atas paket yang dihitung. Dasar yang dipakai LKPP "
+      "dan pemerintah daerah; dasar bawaan hemat.",
+      "Pagu − contract value, summed over the counted packages. The basis LKPP and regional "
+      "governments report; hemat's default.")),
+    (("Penghematan vs HPS", "Savings vs HPS"),
+     ("HPS − nilai kontrak, atas paket yang dihitung dan juga punya HPS. Dasar yang dipakai "
+      "analis risiko (mis. ICW). Pagu non-tender kadang plafon rencana yang dipakai bersama "
+      "beberapa paket; di sana HPS lebih aman.",
+      "HPS − contract value, over the counted packages that also have an HPS. The basis of "
+      "risk analysts (e.g. ICW). A non-tender pagu is sometimes a plan ceiling shared by "
+      "several packages; HPS is the safer basis there.")),
+    (("Paket yang dihitung", "Packages counted"),
+     ("Hanya paket yang punya pagu dan nilai kontrak. Paket dengan nilai tidak wajar "
+      "(mis. kontrak 10× HPS, salah ketik) ditampilkan tetapi tidak dihitung, kecuali diminta.",
+      "Only packages with both a pagu and a contract value. Packages with implausible values "
+      "(e.g. a contract 10× its HPS, a typo) are shown but not counted unless asked for.")),
+    (("Persentase", "Percentages"),
+     ("Penghematan ÷ pagu (atau ÷ HPS) dari paket yang sama.",
+      "Savings ÷ pagu (or ÷ HPS) of the same packages.")),
+    (("Tahun", "Year"),
+     ("Tahun anggaran paket, bukan tanggal pengumuman.",
+      "The package's budget year, not its announcement date.")),
+    (("Wilayah", "Region"),
+     ("Kode dan nama resmi Kemendagri. Paket yang lokasinya beberapa kabupaten/kota masuk ke "
+      "provinsinya saja.",
+      "Official Kemendagri codes and names. A package located in several regencies counts "
+      "for its province only.")),
+    (("Uang", "Money"),
+     ("Rupiah, tepat sampai sen (angka, bukan teks).",
+      "Rupiah, exact to the sen (numbers, not text).")),
+]
+
+FLAG_LABELS = {
+    "kontrak_sangat_tinggi": ("Nilai kontrak jauh di atas HPS atau pagu (hampir pasti salah "
+                              "ketik)", "Contract far above its HPS or pagu (almost certainly "
+                              "a typo)"),
+    "kontrak_sangat_rendah": ("Nilai kontrak jauh di bawah HPS (kemungkinan digit hilang)",
+                              "Contract far below its HPS (a digit probably lost)"),
+    "nilai_tidak_positif": ("Pagu, HPS atau nilai kontrak nol atau negatif",
+                            "Pagu, HPS or contract value zero or negative"),
+    "presisi_hilang": ("Angka dirusak Excel (digit hilang)",
+                       "Number mangled by Excel (digits lost)"),
+}
+
+SHEET_NOTES = {
+    "province": ("Penghematan per provinsi, dengan baris jumlah.",
+                 "Savings by province, with a totals row."),
+    "regency": ("Per kabupaten/kota; paket tanpa satu kabupaten/kota masuk ke provinsinya.",
+                "By regency/city; packages without a single regency count for the province."),
+    "year": ("Per tahun anggaran.", "By budget year."),
+    "method_category": ("Per metode pemilihan dan jenis pengadaan.",
+                        "By selection method and procurement category."),
+    "flagged": ("Paket yang ditandai dan alasannya; yang tidak wajar di atas.",
+                "Flagged packages and why; implausible ones first."),
+    "packages": ("Semua paket pilihan ini: wilayah, nilai, penghematan, tanda.",
+                 "Every package of this selection: region, values, savings, flags."),
+}
+
+
+def _int_text(n: int, lang: str) -> str:
+    text = f"{n:,}"
+    return text.replace(",", ".") if lang == "id" else text
+
+
+def _pct_text(x: float | None, lang: str) -> str:
+    if x is None:
+        return "-"
+    text = f"{x * 100:.2f}%"
+    return text.replace(".", ",") if lang == "id" else text
+
+
+def coverage_text(report: Report) -> str:
+    """'68 dari 77 paket punya pagu dan nilai kontrak (88,31%)'."""
+    lang, n, k = report.lang, report.total.packages, report.with_contract
+    share = _pct_text(k / n if n else None, lang)
+    if lang == "id":
+        return (f"{_int_text(k, lang)} dari {_int_text(n, lang)} paket punya pagu dan nilai "
+                f"kontrak ({share})")
+    return f"{_int_text(k, lang)} of {_int_text(n, lang)} packages have a pagu and a contract " \
+           f"value ({share})"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of the summary sheet: section, label, value and how to show the value."""
+
+    section: str
+    label: str
+    value: object
+    kind: str = "text"  # text, int, money, pct
+
+
+def summary_items(report: Report, sheets: list[Table]) -> list[Item]:
+    """The summary sheet, line by line: filters, headline figures, definitions, sheets."""
+    lang, t = report.lang, report.total
+    s_filters = _t(("Pilihan data", "Selection"), lang)
+    s_figures = _t(("Angka utama", "Headline figures"), lang)
+    s_defs = _t(("Definisi", "Definitions"), lang)
+    s_sheets = _t(("Lembar", "Sheets"), lang)
+    items = [Item(s_filters, label, text) for label, text in filter_lines(report)]
+    left_out = (("Paket tidak wajar, ikut dihitung", "Implausible packages, counted")
+                if report.filters.include_flagged else
+                ("Paket dikeluarkan dari total (tidak wajar)", "Packages left out (implausible)"))
+    figures = [
+        (("Paket dipilih", "Packages selected"), t.packages, "int"),
+        (("Cakupan kontrak", "Contract coverage"), coverage_text(report), "text"),
+        (("Paket dihitung", "Packages counted"), t.contracted, "int"),
+        (left_out, t.excluded, "int"),
+    ]
+    items += [Item(s_figures, _t(label, lang), value, kind) for label, value, kind in figures]
+    for reason in report.reasons:
+        label = FLAG_LABELS.get(reason["flag"], (reason["flag"], reason["flag"]))
+        items.append(Item(s_figures, "  " + _t(("alasan: ", "reason: "), lang) + _t(label, lang),
+                          reason["packages"], "int"))
+    money = [
+        (("Paket ditandai (lihat lembar Paket ditandai)", "Flagged packages (see sheet)"),
+         report.flagged, "int"),
+        (("Jumlah pagu", "Total pagu"), t.pagu, "money"),
+        (("Jumlah nilai kontrak", "Total contract value"), t.kontrak, "money"),
+        (("Penghematan vs pagu", "Savings vs pagu"), t.savings_vs_pagu, "money"),
+        (("Persentase vs pagu", "Rate vs pagu"), t.rate_vs_pagu, "pct"),
+        (("Paket dihitung ber-HPS", "Counted packages with HPS"), t.hps_contracted, "int"),
+        (("Jumlah HPS", "Total HPS"), t.hps, "money"),
+        (("Penghematan vs HPS", "Savings vs HPS"), t.savings_vs_hps, "money"),
+        (("Persentase vs HPS", "Rate vs HPS"), t.rate_vs_hps, "pct"),
+    ]
+    items += [Item(s_figures, _t(label, lang), value, kind) for label, value, kind in money]
+    items += [Item(s_defs, _t(label, lang), _t(text, lang)) for label, text in DEFINITIONS]
+    items += [Item(s_sheets, table.sheet_name(lang), _t(SHEET_NOTES[table.key], lang))
+              for table in sheets]
+    return items
+
+
+def summary_json(report: Report) -> dict:
+    """The summary as one JSON object, keys stable across languages."""
+    f = report.filters
+    return {
+        "title": title(report),
+        "generated_at": report.generated_at.isoformat(),
+        "filters": {
+            "years": list(f.years), "kind": f.kind,
+            "provinces": [{"code": c, "name": report.names.get(c)} for c in f.provinces],
+            "regencies": [{"code": c, "name": report.names.get(c)} for c in f.regencies],
+            "methods": list(f.methods), "categories": list(f.categories),
+            "fundings": list(f.fundings), "include_flagged": f.include_flagged,
+        },
+        "filters_text": dict(filter_lines(report)),
+        "coverage": {"packages": report.total.packages, "with_contract": report.with_contract,
+                     "counted": report.total.contracted, "excluded": report.total.excluded,
+                     "counted_with_hps": report.total.hps_contracted,
+                     "flagged": report.flagged, "text": coverage_text(report)},
+        "excluded_reasons": [
+            {**r, "label": _t(FLAG_LABELS.get(r["flag"], (r["flag"],) * 2), report.lang)}
+            for r in report.reasons],
+        "total": _json_value({**report.total.as_json(), "hps_contracted":
+                              report.total.hps_contracted, "excluded": report.total.excluded}),
+        "definitions": {_t(label, report.lang): _t(text, report.lang)
+                        for label, text in DEFINITIONS},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress
+
+
+class _Progress:
+    """Reports fraction done to the caller's callback, at most every half per cent."""
+
+    def __init__(self, callback: Callable[[float], None] | None, units: int):
+        self.callback, self.units, self.done, self.last = callback, max(units, 1), 0, -1.0
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        fraction = min(self.done / self.units, 1.0) * 0.98  # the rest is saving the file
+        if self.callback and fraction - self.last >= 0.005:
+            self.last = fraction
+            self.callback(fraction)
+
+    def finish(self) -> None:
+        if self.callback:
+            self.callback(1.0)
+
+
+def _units(tables: list[Table]) -> int:
+    return sum(t.size for t in tables)
+
+
+# ---------------------------------------------------------------------------------------------
+# Excel
+
+
+def _clean_text(value) -> str:
+    """Text as a worksheet accepts it: no control characters, at most 32,767 characters."""
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))[:32767]
+
+
+def _bool_text(value, lang: str) -> str | None:
+    if value is None:
+        return None
+    return _t(("Ya", "Yes"), lang) if value else _t(("Tidak", "No"), lang)
+
+
+THIN = Side(style="thin", color="808080")
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+FONT = "Calibri"  # named, so LibreOffice does not fall back to a serif font
+NUMBER_FORMATS = {"money": MONEY_FORMAT, "pct": PCT_FORMAT, "int": INT_FORMAT,
+                  "year": YEAR_FORMAT, "date": DATE_FORMAT}
+
+
+def _print_setup(ws, fit_width: bool) -> None:
+    """Landscape, header row repeated on every printed page; narrow tables fit one width."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    if fit_width:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+
+
+class _Sheet:
+    """A streaming worksheet with one reusable cell per column.
+
+    openpyxl's write-only mode writes each appended row to disk at once, so a column's
+    styled cell can be reused for every row: styles are set once, not per cell.
+    """
+
+    def __init__(self, wb: Workbook, name: str, columns: list[Col], lang: str, freeze: str):
+        self.ws = wb.create_sheet(name)
+        self.columns, self.lang, self.rows = columns, lang, 0
+        for i, col in enumerate(columns, 1):
+            self.ws.column_dimensions[get_column_letter(i)].width = col.width
+        self.ws.freeze_panes = freeze
+        self.ws.row_dimensions[1].height = 45  # three lines of a wrapped header
+        self.ws.print_title_rows = "1:1"
+        _print_setup(self.ws, fit_width=len(columns) <= 16)
+        self.data_cells = [self._cell(col, bold=False) for col in columns]
+        self.total_cells = [self._cell(col, bold=True) for col in columns]
+        self._header()
+
+    def _cell(self, col: Col, bold: bool) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.ws)
+        cell.number_format = NUMBER_FORMATS.get(col.kind, "General")
+        if col.kind in ("text", "code"):
+            # Keeps the cell text if a person edits it in Excel (no formula on Enter).
+            cell.quotePrefix = True
+        if bold:
+            cell.font = Font(name=FONT, bold=True)
+            cell.fill = TOTAL_FILL
+            cell.border = Border(top=THIN)
+        return cell
+
+    def _header(self) -> None:
+        cells = []
+        for col in self.columns:
+            cell = WriteOnlyCell(self.ws, value=_t(col.header, self.lang))
+            cell.font = Font(name=FONT, bold=True)
+            cell.fill = HEADER_FILL
+            numeric = col.kind in ("int", "money", "pct")
+            cell.alignment = Alignment(wrap_text=True, vertical="center",
+                                       horizontal="right" if numeric else "left")
+            cell.border = Border(bottom=THIN)
+            cells.append(cell)
+        self.ws.append(cells)
+
+    def append(self, row: dict, total: bool = False) -> None:
+        cells = self.total_cells if total else self.data_cells
+        for cell, col in zip(cells, self.columns, strict=True):
+            _set(cell, col, col.value(row), self.lang)
+        self.ws.append(cells)
+        if not total:
+            self.rows += 1
+
+    def close_filter(self) -> None:
+        last = get_column_letter(len(self.columns))
+        self.ws.auto_filter.ref = f"A1:{last}{self.rows + 1}"
+
+
+def _set(cell, col: Col, value, lang: str) -> None:
+    """Put VALUE in CELL as the column's kind; text is always a string, never a formula."""
+    if col.kind == "bool":
+        value = _bool_text(value, lang)
+    elif col.kind == "year" and isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, str):
+        cell.value = _clean_text(value)
+        cell.data_type = "s"  # openpyxl would read "=..." as a formula and "#N/A" as an error
+    else:
+        cell.value = value
+
+
+def _table_sheets(wb: Workbook, table: Table, lang: str, progress: _Progress) -> None:
+    base = table.sheet_name(lang)
+    sheet = _Sheet(wb, base, table.columns, lang, table.freeze)
+    part = 1
+    for row in table.rows():
+        if sheet.rows >= MAX_SHEET_ROWS - 1:
+            sheet.close_filter()
+            part += 1
+            sheet = _Sheet(wb, f"{base[:26]} ({part})", table.columns, lang, table.freeze)
+        sheet.append(row)
+        progress.advance()
+    sheet.close_filter()
+    if table.total is not None:
+        sheet.append(table.total, total=True)
+
+
+LABEL_WIDTH, VALUE_WIDTH = 46, 80
+
+
+class _SummarySheet:
+    """The key/value summary sheet. Rows get explicit heights: write-only rows cannot be
+    measured afterwards, and neither Excel nor LibreOffice always grows wrapped rows."""
+
+    def __init__(self, wb: Workbook, name: str):
+        self.ws = wb.create_sheet(name)
+        self.ws.column_dimensions["A"].width = LABEL_WIDTH
+        self.ws.column_dimensions["B"].width = VALUE_WIDTH
+        _print_setup(self.ws, fit_width=True)
+        self.row = 0
+
+    def line(self, *cells, lines: int = 1) -> None:
+        self.row += 1
+        if lines > 1:
+            self.ws.row_dimensions[self.row].height = 15 * lines
+        self.ws.append(list(cells))
+
+    def heading(self, text: str, size: int) -> None:
+        cell = _text_cell(self.ws, text)
+        cell.font = Font(name=FONT, bold=True, size=size)
+        cell.alignment = Alignment(vertical="center")  # runs on over column B unwrapped
+        self.line(cell, lines=2 if size > 12 else 1)
+
+    def item(self, label: str, value, kind: str) -> None:
+        left = _text_cell(self.ws, label)
+        right = WriteOnlyCell(self.ws)
+        _set(right, Col("value", ("", ""), kind), value, "id")
+        right.number_format = NUMBER_FORMATS.get(kind, "General")
+        right.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
+        lines = max(_lines(label, LABEL_WIDTH), _lines(value, VALUE_WIDTH) if kind == "text"
+                    else 1)
+        self.line(left, right, lines=lines)
+
+
+def _lines(text, width: float) -> int:
+    """Lines a wrapped text takes in a column WIDTH characters wide (a generous estimate)."""
+    return max(1, -(-len(str(text)) // int(width * 1.1)))
+
+
+def _text_cell(ws, text: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=_clean_text(text))
+    cell.data_type = "s"
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell
+
+
+def _summary_sheet(wb: Workbook, report: Report, items: list[Item]) -> None:
+    lang = report.lang
+    sheet = _SummarySheet(wb, _t(("Ringkasan", "Summary"), lang))
+    sheet.heading(title(report), 14)
+    made = WriteOnlyCell(sheet.ws, value=report.generated_at)
+    made.number_format = DATETIME_FORMAT
+    made.alignment = Alignment(horizontal="left")
+    sheet.line(_text_cell(sheet.ws, _t(("Dibuat", "Generated"), lang)), made)
+    sheet.item(_t(("Versi hemat", "hemat version"), lang), _version(), "text")
+    section = None
+    for item in items:
+        if item.section != section:
+            section = item.section
+            sheet.line()
+            sheet.heading(section, 12)
+        sheet.item(item.label, item.value, item.kind)
+
+
+def _version() -> str:
+    from hemat import __version__
+
+    return __version__
+
+
+def write_xlsx(engine: Engine, report: Report, target, progress=None) -> None:
+    """Write the workbook to TARGET (a path or a binary file object), streaming the detail."""
+    tables = [*summary_tables(report), *package_tables(engine, report)]
+    tracker = _Progress(progress, _units(tables))
+    wb = Workbook(write_only=True)
+    wb.properties.title = title(report)
+    wb.properties.creator = "hemat"
+    _summary_sheet(wb, report, summary_items(report, tables))
+    for table in tables:
+        _table_sheets(wb, table, report.lang, tracker)
+    wb.save(target)
+    tracker.finish()
+
+
+def workbook_bytes(engine: Engine, filters: Filters, lang: str = "id") -> bytes:
+    """The Excel workbook for FILTERS as bytes (the dashboard's download button)."""
+    _check("xlsx", lang)
+    buffer = io.BytesIO()
+    write_xlsx(engine, build_report(engine, filters, lang), buffer)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV and JSON
+
+
+def _csv_text(value: str) -> str:
+    """OWASP: a leading apostrophe keeps a spreadsheet from reading the cell as a formula."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _csv_value(col: Col, value, lang: str) -> str:
+    if value is None:
+        return ""
+    if col.kind == "bool":
+        return _bool_text(value, lang)
+    if isinstance(value, Decimal):
+        return str(value.quantize(queries.SEN))
+    if isinstance(value, float):
+        return str(round(value, 4))
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return _csv_text(value)
+    return str(value)
+
+
+def _write_csv_table(path: Path, table: Table, lang: str, progress: _Progress) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow([_t(c.header, lang) for c in table.columns])
+        for row in table.rows():
+            writer.writerow([_csv_value(c, c.value(row), lang) for c in table.columns])
+            progress.advance()
+        if table.total is not None:
+            writer.writerow([_csv_value(c, c.value(table.total), lang) for c in table.columns])
+
+
+def _write_csv_summary(path: Path, report: Report, items: list[Item]) -> None:
+    lang = report.lang
+    header = [_t(("Bagian", "Section"), lang), _t(("Keterangan", "Item"), lang),
+              _t(("Nilai", "Value"), lang)]
+    with open(path, "w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerow(["", _t(("Judul", "Title"), lang), _csv_text(title(report))])
+        writer.writerow(["", _t(("Dibuat", "Generated"), lang), report.generated_at.isoformat()])
+        for item in items:
+            col = Col("value", ("", ""), item.kind)
+            writer.writerow([_csv_text(item.section), _csv_text(item.label),
+                             _csv_value(col, item.value, lang)])
+
+
+def _json_value(value):
+    if isinstance(value, Decimal):
+        return str(value.quantize(queries.SEN))
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def _write_json_table(path: Path, table: Table, progress: _Progress) -> None:
+    """A JSON array written row by row, so that the detail never sits in memory."""
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("[")
+        for i, row in enumerate(table.rows()):
+            out.write(",\n " if i else "\n ")
+            out.write(json.dumps(_json_value(row), ensure_ascii=False))
+            progress.advance()
+        out.write("\n]\n")
+
+
+def _write_folder(engine: Engine, report: Report, fmt: str, folder: Path,
+                  progress) -> list[Path]:
+    tables = [*summary_tables(report), *package_tables(engine, report)]
+    tracker = _Progress(progress, _units(tables))
+    lang = report.lang
+    first = folder / f"{slug(_t(('Ringkasan', 'Summary'), lang))}.{fmt}"
+    if fmt == "csv":
+        _write_csv_summary(first, report, summary_items(report, tables))
+    else:
+        first.write_text(json.dumps(summary_json(report), ensure_ascii=False, indent=2) + "\n",
+                         encoding="utf-8")
+    paths = [first]
+    for table in tables:
+        path = folder / f"{table.file_stem(lang)}.{fmt}"
+        if fmt == "csv":
+            _write_csv_table(path, table, lang, tracker)
+        else:
+            _write_json_table(path, table, tracker)
+        paths.append(path)
+    tracker.finish()
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+def _check(fmt: str, lang: str) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+
+
+def export(engine: Engine, filters: Filters, fmt: str, output=None, lang: str = "id",
+           progress: Callable[[float], None] | None = None) -> list[Path]:
+    """Write the export of FILTERS as FMT and return the files written.
+
+    xlsx: one workbook at OUTPUT (a file, or a folder to put it in). csv/json: one file per
+    table in the folder OUTPUT. Without OUTPUT the name says what the export holds
+    (export_filename) and it goes in the current directory. PROGRESS(fraction) is called as
+    rows are written.
+    """
+    _check(fmt, lang)
+    report = build_report(engine, filters, lang)
+    stem = _file_stem(filters, report.names, report.data_years)
+    if fmt == "xlsx":
+        path = Path(output) if output else Path.cwd() / f"{stem}.xlsx"
+        if path.is_dir():
+            path = path / f"{stem}.xlsx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".part")
+        try:
+            write_xlsx(engine, report, partial, progress)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return [path]
+    folder = Path(output) if output else Path.cwd() / f"{stem}-{fmt}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return _write_folder(engine, report, fmt, folder, progress)
