@@ -1,4 +1,4 @@
-"""Load export files: read, clean, merge per package, resolve regions, flag, all per file in
+"""Load export files: read, clean, merge per package, resolve regions and flag, each file in
 one transaction.
 
 Each export states part of a package: the announcement its method and location, the result its
@@ -6,33 +6,43 @@ prices, the e-kontrak export its contract versions. package_sources keeps what e
 dataset last said about a package; packages holds their merge, results first, then
 announcements, then contracts, so that the load order never matters. An empty cell never
 erases a value, and an export taken earlier (by its export date) never overwrites a later one.
+The merge and the flags are computed in SQL over the packages a file touched.
 """
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
-from . import clean, quality, regions, schema
-from .layouts import normalise_header
-from .read import SUFFIXES, RawTable, ReadError, read_export
+from . import quality, regions, schema
+from .bulk import insert_frame
+from .read import SUFFIXES, ReadError, read_export
+from .rows import FIELDS, clean_table
 
 DATASET_PRIORITY = ("result", "announcement", "contract")
-FIELDS = schema.FIELD_NAMES
-CODE_FIELDS = ("code", "rup_code", "package_code", "klpd_code", "satker_code", "lpse_code",
-               "winner_code", "version")
-DATE_FIELDS = ("announced_on", "awarded_on", "signed_on")
-MONEY_FIELDS = (*schema.MONEY_FIELDS, "contract_value")
-CHUNK = 20_000
-_TOTAL_ROW = r"^\s*(grand\s*total|sub\s*total|total|jumlah)\b"
+REGION_COLUMNS = ("province_code", "regency_code", "region_evidence", "region_note")
+EVIDENCE_RANK = {"columns": 3, "location": 2, "buyer": 1, "none": 0}
+SOURCES = schema.sen_view(schema.package_sources)
+PACKAGES = schema.sen_view(schema.packages)
+CONTRACTS = schema.sen_view(schema.contracts)
+KEYS = schema.load_keys
 
 
 class LoadError(Exception):
@@ -52,13 +62,6 @@ class LoadResult:
     packages_unchanged: int = 0
     load_id: int | None = None
     error: str | None = None
-
-
-@dataclass
-class Cleaned:
-    frame: pd.DataFrame
-    rejects: list[dict] = field(default_factory=list)
-    skipped: int = 0
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -115,16 +118,17 @@ def load_file(engine: Engine, path: Path, resolver=None, progress=None) -> LoadR
     result = LoadResult(path, raw.layout.name, rows_read=len(raw.frame),
                         rows_loaded=len(cleaned.frame), rows_rejected=len(cleaned.rejects),
                         rows_skipped=cleaned.skipped)
+    _report = progress or (lambda fraction: None)
     try:
         with engine.begin() as conn:
-            result.load_id = _start_load(conn, path, raw, result)
+            result.load_id = _start_load(conn, path, raw.layout.name, result)
             _write_rejects(conn, result.load_id, cleaned.rejects)
-            _merge(conn, raw.layout, cleaned.frame, result, resolver, progress)
+            _report(0.2)
+            _merge(conn, raw.layout, cleaned.frame, result, resolver, _report)
             conn.execute(update(schema.loads).where(schema.loads.c.id == result.load_id).values(
                 packages_new=result.packages_new, packages_updated=result.packages_updated,
                 packages_unchanged=result.packages_unchanged, finished_at=datetime.now()))
-    except LoadError:
-        raise
+            _report(1.0)
     except Exception as exc:
         raise LoadError(f"{path}: gagal dimuat, basis data tidak diubah ({exc})") from exc
     return result
@@ -138,252 +142,104 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _start_load(conn: Connection, path: Path, raw: RawTable, r: LoadResult) -> int:
+def _start_load(conn: Connection, path: Path, layout: str, r: LoadResult) -> int:
     return conn.execute(insert(schema.loads).values(
-        file_name=path.name, file_path=str(path.resolve()), sha256=_sha256(path),
-        layout=raw.layout.name, rows_read=r.rows_read, rows_loaded=r.rows_loaded,
-        rows_rejected=r.rows_rejected, rows_skipped=r.rows_skipped, started_at=datetime.now(),
+        file_name=path.name, file_path=str(path.resolve()), sha256=_sha256(path), layout=layout,
+        rows_read=r.rows_read, rows_loaded=r.rows_loaded, rows_rejected=r.rows_rejected,
+        rows_skipped=r.rows_skipped, started_at=datetime.now(),
     )).inserted_primary_key[0]
 
 
 def _write_rejects(conn: Connection, load_id: int, rejects: list[dict]) -> None:
-    rows = [{"load_id": load_id, **r} for r in rejects]
-    for chunk in _chunks(rows):
-        conn.execute(insert(schema.rejects), chunk)
+    frame = pd.DataFrame(rejects, columns=["row_number", "raw", "reason"])
+    insert_frame(conn, schema.rejects, frame.assign(load_id=load_id))
 
 
-# ---------------------------------------------------------------- cleaning
-
-
-def clean_table(raw: RawTable) -> Cleaned:
-    """Raw cells → one cleaned row per package (or contract version), plus rejected rows."""
-    layout, frame = raw.layout, raw.frame
-    columns = {normalise_header(c): c for c in frame.columns}
-    sources = {f: layout.column_for(f, set(columns)) for f in layout.fields}
-    sources = {f: columns[c] for f, c in sources.items() if c}
-    first = raw.header_row + 1
-    row_numbers = pd.Series(np.arange(first, first + len(frame)), index=frame.index)
-    used = frame[list(dict.fromkeys(sources.values()))]
-    keep = ~_blank_or_total(used, frame, sources.get("code"))
-    skipped = int((~keep).sum())
-    used, row_numbers = used[keep], row_numbers[keep]
-    out = pd.DataFrame(index=used.index)
-    problems: dict = {}
-    for name, col in sources.items():
-        out[name] = _clean_column(name, used[col], col, problems, out)
-    _require(out, layout, problems)
-    out = _finish(out, layout)
-    bad = out.index.isin(list(problems))
-    rejects = [
-        {"row_number": int(row_numbers[i]), "raw": _raw_json(used.loc[i]),
-         "reason": "; ".join(problems[i])}
-        for i in out.index[bad]
-    ]
-    good = out[~bad]
-    good, dup_rejects, dup_skipped = _dedupe(good, layout, used, row_numbers)
-    return Cleaned(good.reset_index(drop=True), rejects + dup_rejects, skipped + dup_skipped)
-
-
-def _blank_or_total(used: pd.DataFrame, frame: pd.DataFrame, code_col: str | None) -> pd.Series:
-    """Rows with nothing in them, and the TOTAL / JUMLAH rows analysts add at the bottom."""
-    blank = used.map(clean.is_empty).all(axis=1)
-    if code_col is None or not len(frame):
-        return blank
-    no_code = frame[code_col].map(clean.is_empty)
-    text = frame.astype(str).agg(" ".join, axis=1) if no_code.any() else None
-    total = no_code & text.str.contains(_TOTAL_ROW, case=False, regex=True) if text is not None \
-        else pd.Series(False, index=frame.index)
-    return blank | total
-
-
-def _note(problems: dict, index, message) -> None:
-    for i in index:
-        problems.setdefault(i, []).append(message if isinstance(message, str) else message[i])
-
-
-def _clean_column(name: str, series: pd.Series, col: str, problems: dict, out) -> pd.Series:
-    if name in MONEY_FIELDS:
-        sen, lost, error = clean.money_series(series)
-        bad = error.notna()
-        _note(problems, error.index[bad], (f"kolom {col}: " + error[bad]).to_dict())
-        lost_cols = out.get("precision_lost", pd.Series("", index=series.index))
-        out["precision_lost"] = lost_cols.where(~lost, lost_cols.str.cat([col] * len(lost),
-                                                                         sep=" ").str.strip())
-        return sen
-    if name in DATE_FIELDS or name == "snapshot":
-        return clean.map_distinct(series, clean.parse_date)
-    if name in CODE_FIELDS:
-        return clean.map_distinct(series, _safe_code)
-    if name == "year":
-        years = clean.map_distinct(series, _safe_year)
-        bad = years.map(lambda v: isinstance(v, str))
-        _note(problems, years.index[bad], (f"kolom {col}: " + years[bad].astype(str)).to_dict())
-        return years.where(~bad, None)
-    return clean.map_distinct(series, clean.clean_text)
-
-
-def _safe_code(value):
-    try:
-        return clean.clean_code(value)
-    except clean.BadValue:
-        return clean.clean_text(value)
-
-
-def _safe_year(value):
-    try:
-        return clean.parse_year(value)
-    except clean.BadValue as exc:
-        return str(exc)
-
-
-KIND_WORDS = {"tender": "tender", "seleksi": "tender", "lelang": "tender",
-              "non tender": "non-tender", "nontender": "non-tender", "non-tender": "non-tender"}
-
-
-def _require(out: pd.DataFrame, layout, problems: dict) -> None:
-    """Rows without a code (or, in the analysts' template, a kind) cannot be merged."""
-    missing = out["code"].isna()
-    _note(problems, out.index[missing], "kode paket kosong")
-    if layout.kind is None:
-        kinds = _column(out, "kind").map(
-            lambda v: KIND_WORDS.get(str(v).strip().lower()) if v is not None else None)
-        _note(problems, out.index[kinds.isna()],
-              "kolom Jenis harus 'Tender' atau 'Non Tender'")
-        out["kind"] = kinds
-
-
-def _finish(out: pd.DataFrame, layout) -> pd.DataFrame:
-    """Fill hemat's fields that the layout lacks and derive the few it states differently."""
-    if layout.kind is not None:
-        out["kind"] = layout.kind
-    if "fast_tender" in out:
-        fast = out.pop("fast_tender").fillna("").str.lower().isin(["ya", "yes", "true", "1"])
-        out["method"] = _column(out, "method").where(
-            lambda m: m.notna(), np.where(fast, "Tender Cepat", "Tender"))
-    out["snapshot"] = _column(out, "snapshot").map(
-        lambda d: d.isoformat() if hasattr(d, "isoformat") else "")
-    for name in FIELDS:
-        if name not in out:
-            out[name] = pd.Series(pd.NA, index=out.index, dtype="Int64") \
-                if name in schema.MONEY_FIELDS else None
-    out["precision_lost"] = out["precision_lost"].replace("", None)
-    return out
-
-
-def _column(out: pd.DataFrame, name: str) -> pd.Series:
-    return out[name] if name in out else pd.Series(None, index=out.index, dtype=object)
-
-
-def _key(layout) -> list[str]:
-    return ["kind", "code", "version"] if layout.dataset == "contract" else ["kind", "code"]
-
-
-def _dedupe(good: pd.DataFrame, layout, used, row_numbers) -> tuple[pd.DataFrame, list, int]:
-    """Exact repeats of a row are dropped; one code with conflicting values is rejected."""
-    key = _key(layout)
-    if layout.dataset == "contract":
-        good = good.assign(version=good["version"].fillna(""))
-    compare = [c for c in good.columns if c not in key]
-    dup = good.duplicated(key, keep=False)
-    if not dup.any():
-        return good, [], 0
-    repeats = good[dup].astype(str).duplicated(keep="first")
-    skipped = int(repeats.sum())
-    good = good.drop(index=good[dup].index[repeats])
-    dup = good.duplicated(key, keep=False)
-    rejects = []
-    for _, group in good[dup].groupby(key, dropna=False):
-        differing = [c for c in compare if group[c].astype(str).nunique() > 1]
-        rows = ", ".join(str(int(row_numbers[i])) for i in group.index)
-        reason = (f"kode {group['code'].iat[0]} muncul di baris {rows} dengan nilai berbeda "
-                  f"({', '.join(differing)}); tidak jelas mana yang benar")
-        rejects += [{"row_number": int(row_numbers[i]), "raw": _raw_json(used.loc[i]),
-                     "reason": reason} for i in group.index]
-    return good[~dup], rejects, skipped
-
-
-def _raw_json(row: pd.Series) -> str:
-    values = {str(k): (None if clean.is_empty(v) else str(v)) for k, v in row.items()}
-    return json.dumps(values, ensure_ascii=False)
-
-
-# ---------------------------------------------------------------- merging
+# ---------------------------------------------------------------- sources
 
 
 def _merge(conn: Connection, layout, frame: pd.DataFrame, result: LoadResult, resolver,
-           progress) -> None:
+           report) -> None:
     if frame.empty:
         return
     if layout.dataset == "contract":
         _write_contracts(conn, frame, result.load_id)
         frame = (frame.assign(_v=pd.to_numeric(frame["version"], errors="coerce"))
-                 .sort_values("_v").drop_duplicates(["kind", "code"], keep="last"))
-    frame = frame.assign(dataset=layout.dataset, row_hash=_row_hashes(frame))
-    existing = _existing_sources(conn, frame, layout.dataset)
-    merged = frame.merge(existing, on=["kind", "code"], how="left", suffixes=("", "_old"))
+                 .sort_values("_v", kind="stable").drop_duplicates(["kind", "code"], keep="last"))
+    frame = frame[["kind", "code", "snapshot", *FIELDS]].assign(dataset=layout.dataset)
+    frame["row_hash"] = _row_hashes(frame)
+    old = _existing_sources(conn, frame, layout.dataset)
+    merged = frame.merge(old, on=["kind", "code"], how="left")
     older = (merged["snapshot"] != "") & (merged["snapshot_old"].fillna("") > merged["snapshot"])
-    same = merged["row_hash"] == merged["row_hash_old"]
-    changed = merged[~same & ~older]
-    result.packages_unchanged = int((same | older).sum())
+    same = (merged["row_hash"] == merged["row_hash_old"]).to_numpy()
+    changed = frame[~same & ~older.to_numpy()]
+    result.packages_unchanged = len(frame) - len(changed)
     if changed.empty:
         return
-    _upsert_sources(conn, changed[frame.columns], result.load_id, progress)
     _write_keys(conn, result.load_id, changed[["kind", "code"]])
-    before = _count_existing_packages(conn, result.load_id)
-    rebuild_packages(conn, result.load_id, resolver)
+    replaced = merged["row_hash_old"].notna().to_numpy()[~same & ~older.to_numpy()]
+    rows = _with_old_values(conn, changed, replaced, result.load_id, layout.dataset)
+    rows = pd.concat([rows, resolver.resolve_frame(rows)], axis=1)
+    rows["region_rank"] = _region_rank(rows)
+    report(0.5)
+    conn.execute(delete(SOURCES).where(_keyed(SOURCES, result.load_id),
+                                       SOURCES.c.dataset == layout.dataset))
+    insert_frame(conn, SOURCES, rows.assign(load_id=result.load_id))
+    report(0.7)
+    before = _count_keyed(conn, PACKAGES, result.load_id)
+    rebuild_packages(conn, result.load_id)
     result.packages_new = len(changed) - before
     result.packages_updated = before
-    conn.execute(delete(schema.load_keys).where(schema.load_keys.c.load_id == result.load_id))
+    conn.execute(delete(KEYS).where(KEYS.c.load_id == result.load_id))
 
 
 def _row_hashes(frame: pd.DataFrame) -> pd.Series:
-    values = frame[list(FIELDS)].astype(str)
-    hashed = pd.util.hash_pandas_object(values, index=False)
-    return hashed.map(lambda h: f"{h:016x}")
+    """A fingerprint of what a row states, to tell a changed package from a repeated one."""
+    hashed = pd.util.hash_pandas_object(frame[list(FIELDS)], index=False)
+    return hashed.map("{:016x}".format)
 
 
 def _existing_sources(conn: Connection, frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    s = schema.package_sources
-    kinds = list(frame["kind"].unique())
-    rows = conn.execute(select(s.c.kind, s.c.code, s.c.snapshot, s.c.row_hash).where(
-        s.c.dataset == dataset, s.c.kind.in_(kinds))).all()
+    s = SOURCES.c
+    rows = conn.execute(select(s.kind, s.code, s.snapshot, s.row_hash).where(
+        s.dataset == dataset, s.kind.in_(list(frame["kind"].unique())))).all()
     old = pd.DataFrame(rows, columns=["kind", "code", "snapshot_old", "row_hash_old"])
     return old[old["code"].isin(frame["code"])]
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    obj = frame.astype(object)
-    return obj.where(obj.notna(), None).to_dict("records")
+def _with_old_values(conn, changed: pd.DataFrame, replaced, load_id: int, dataset: str):
+    """CHANGED with each empty cell filled from what the same dataset said before."""
+    changed = changed.reset_index(drop=True)
+    if not replaced.any():
+        return changed
+    query = select(SOURCES.c.kind, SOURCES.c.code, *(SOURCES.c[f] for f in FIELDS)).where(
+        _keyed(SOURCES, load_id), SOURCES.c.dataset == dataset)
+    old = pd.DataFrame.from_records(conn.execute(query).all(), coerce_float=False,
+                                    columns=["kind", "code", *FIELDS])
+    old = _stored_forms(old).set_index(["kind", "code"])
+    new = changed.set_index(["kind", "code"])
+    filled = new[list(FIELDS)].astype(object).combine_first(old.astype(object))
+    new[list(FIELDS)] = filled.loc[new.index, list(FIELDS)]
+    return _stored_forms(new.reset_index())
 
 
-def _chunks(rows: list, size: int = CHUNK):
-    for i in range(0, len(rows), size):
-        yield rows[i:i + size]
+def _stored_forms(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dates as ISO text and money as Int64, whichever way the driver returned them."""
+    for f in FIELDS:
+        if f in ("announced_on", "awarded_on"):
+            frame[f] = frame[f].map(lambda d: d.isoformat() if isinstance(d, date) else d)
+        elif f in schema.MONEY_FIELDS or f == "year":
+            frame[f] = pd.array(frame[f].tolist(), dtype="Int64")
+    return frame
 
 
-def _insert_for(conn: Connection):
-    return sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-
-
-def _upsert_sources(conn, frame: pd.DataFrame, load_id: int, progress) -> None:
-    table = schema.sen_view(schema.package_sources)
-    stmt = _insert_for(conn)(table)
-    keep = {c: func.coalesce(stmt.excluded[c], table.c[c]) for c in FIELDS}
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["kind", "code", "dataset"],
-        set_={**keep, "load_id": stmt.excluded.load_id, "row_hash": stmt.excluded.row_hash,
-              "snapshot": func.coalesce(func.nullif(stmt.excluded.snapshot, ""),
-                                        table.c.snapshot)})
-    cols = ["kind", "code", "dataset", "snapshot", "row_hash", *FIELDS]
-    rows = _records(frame[cols].assign(load_id=load_id))
-    for n, chunk in enumerate(_chunks(rows)):
-        conn.execute(stmt, chunk)
-        if progress:
-            progress(min(1.0, (n + 1) * CHUNK / len(rows)))
+def _region_rank(rows: pd.DataFrame) -> pd.Series:
+    """Which source's region a merge prefers: a regency over a province, then the evidence."""
+    return (rows["regency_code"].notna() * 10 + rows["province_code"].notna() * 5
+            + rows["region_evidence"].map(EVIDENCE_RANK).fillna(0)).astype(int)
 
 
 def _write_contracts(conn: Connection, frame: pd.DataFrame, load_id: int) -> None:
-    table = schema.sen_view(schema.contracts)
     data = pd.DataFrame({
         "kind": frame["kind"], "code": frame["code"], "version": frame["version"].fillna(""),
         "load_id": load_id,
@@ -393,90 +249,75 @@ def _write_contracts(conn: Connection, frame: pd.DataFrame, load_id: int) -> Non
         "status": frame.get("contract_status"), "contract_number": frame.get("contract_number"),
         "change_reason": frame.get("change_reason"),
     })
-    stmt = _insert_for(conn)(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["kind", "code", "version"],
-        set_={c: stmt.excluded[c] for c in data.columns if c not in ("kind", "code", "version")})
-    for chunk in _chunks(_records(data)):
-        conn.execute(stmt, chunk)
+    keys = data[["kind", "code"]].drop_duplicates()
+    _write_keys(conn, load_id, keys)
+    # A newer export replaces the versions it states and keeps the others.
+    conn.execute(delete(CONTRACTS).where(_keyed(CONTRACTS, load_id), CONTRACTS.c.version.in_(
+        data["version"].unique().tolist())))
+    insert_frame(conn, CONTRACTS, data)
+    conn.execute(delete(KEYS).where(KEYS.c.load_id == load_id))
 
 
 def _write_keys(conn: Connection, load_id: int, keys: pd.DataFrame) -> None:
-    rows = _records(keys.drop_duplicates().assign(load_id=load_id))
-    for chunk in _chunks(rows):
-        conn.execute(insert(schema.load_keys), chunk)
+    insert_frame(conn, KEYS, keys.drop_duplicates().assign(load_id=load_id))
 
 
 def _keyed(table, load_id: int):
-    k = schema.load_keys.c
+    k = KEYS.c
     return exists().where(k.load_id == load_id, k.kind == table.c.kind, k.code == table.c.code)
 
 
-def _count_existing_packages(conn: Connection, load_id: int) -> int:
-    p = schema.packages
-    return conn.execute(select(func.count()).select_from(p).where(_keyed(p, load_id))).scalar()
+def _count_keyed(conn: Connection, table, load_id: int) -> int:
+    return conn.execute(select(func.count()).select_from(table).where(
+        _keyed(table, load_id))).scalar()
 
 
-def rebuild_packages(conn: Connection, load_id: int, resolver) -> None:
-    """Re-merge the packages listed in load_keys for LOAD_ID from all their sources."""
-    s = schema.sen_view(schema.package_sources)
-    k = schema.load_keys
-    query = select(s).join(k, and_(k.c.kind == s.c.kind, k.c.code == s.c.code)).where(
-        k.c.load_id == load_id)
-    for table in (schema.packages, schema.package_flags):
+# ---------------------------------------------------------------- packages
+
+
+def merged_select(load_id: int):
+    """One row per package listed in load_keys: each field from the first dataset (in
+    DATASET_PRIORITY) that states it, the region from the source with the best evidence."""
+    k = KEYS.alias("k")
+    src = {d: SOURCES.alias(d[0]) for d in DATASET_PRIORITY}
+    joined = k
+    for d, s in src.items():
+        joined = joined.outerjoin(s, and_(s.c.kind == k.c.kind, s.c.code == k.c.code,
+                                          s.c.dataset == d))
+    fields = [func.coalesce(*(s.c[f] for s in src.values())).label(f) for f in FIELDS]
+    rank = {d: func.coalesce(s.c.region_rank, -1) for d, s in src.items()}
+    r, a, c = (rank[d] for d in DATASET_PRIORITY)
+    best = case((and_(r >= a, r >= c), literal("r")), (a >= c, literal("a")), else_=literal("c"))
+    inner = select(k.c.kind, k.c.code, *fields, best.label("best"),
+                   *(s.c[col].label(f"{d[0]}_{col}") for d, s in src.items()
+                     for col in REGION_COLUMNS)).select_from(joined).where(k.c.load_id == load_id)
+    m = inner.subquery("m")
+    region = [case(*((m.c.best == d[0], m.c[f"{d[0]}_{col}"]) for d in DATASET_PRIORITY))
+              .label(col) for col in REGION_COLUMNS]
+    return select(m.c.kind, m.c.code, *(m.c[f] for f in FIELDS), *region), m
+
+
+def rebuild_packages(conn: Connection, load_id: int) -> None:
+    """Re-merge, re-flag and replace the packages listed in load_keys for LOAD_ID."""
+    for table in (PACKAGES, schema.package_flags):
         conn.execute(delete(table).where(_keyed(table, load_id)))
-    for chunk in _read_chunks(conn, query):
-        write_packages(conn, merge_sources(chunk), resolver, load_id)
-
-
-def _read_chunks(conn: Connection, query, size: int = 200_000):
-    """Frames of about SIZE source rows, never splitting one package's rows across two."""
-    s = query.selected_columns
-    result = conn.execute(query.order_by(s.kind, s.code).execution_options(yield_per=size))
-    columns = list(result.keys())
-    carry = pd.DataFrame(columns=columns)
-    while rows := result.fetchmany(size):
-        frame = pd.DataFrame.from_records(rows, columns=columns, coerce_float=False)
-        frame = pd.concat([carry, frame], ignore_index=True) if len(carry) else frame
-        last = (frame["kind"] == frame["kind"].iat[-1]) & (frame["code"] == frame["code"].iat[-1])
-        carry = frame[last]
-        if (~last).any():
-            yield frame[~last]
-    if len(carry):
-        yield carry
-
-
-def merge_sources(sources: pd.DataFrame) -> pd.DataFrame:
-    """One row per package: each field from the first dataset in DATASET_PRIORITY stating it."""
-    sources = sources.astype({f: object for f in FIELDS})
-    merged = None
-    for dataset in DATASET_PRIORITY:
-        part = sources[sources["dataset"] == dataset].set_index(["kind", "code"])[list(FIELDS)]
-        merged = part if merged is None else merged.combine_first(part)
-    merged = merged.reset_index()
-    for m in schema.MONEY_FIELDS:
-        merged[m] = merged[m].astype("Int64")
-    merged["year"] = merged["year"].astype("Int64")
-    return merged
-
-
-def write_packages(conn: Connection, merged: pd.DataFrame, resolver, load_id) -> None:
-    """Resolve regions, flag, and write MERGED into packages and package_flags."""
-    place = resolver.resolve_frame(merged)
-    flags = quality.compute_flags(merged)
-    by_package = flags.groupby(["kind", "code"])
-    excluded = by_package["excludes"].any().rename("excluded")
-    shown = flags[~flags["flag"].str.startswith("tanpa_")]
-    names = shown.groupby(["kind", "code"])["flag"].agg(",".join).rename("flags")
-    out = pd.concat([merged, place], axis=1)
-    out = out.join(excluded, on=["kind", "code"]).join(names, on=["kind", "code"])
-    out["excluded"] = out["excluded"].fillna(False).astype(bool)
-    out["updated_load_id"] = load_id
-    p = schema.sen_view(schema.packages)
-    for chunk in _chunks(_records(out[[c.name for c in p.columns]])):
-        conn.execute(insert(p), chunk)
-    for chunk in _chunks(_records(flags)):
-        conn.execute(insert(schema.package_flags), chunk)
+    merged, m = merged_select(load_id)
+    rules = quality.rules(m.c)
+    body = merged.add_columns(quality.excluded(rules).label("excluded"),
+                              quality.flag_names(rules).label("flags"),
+                              literal(load_id).label("updated_load_id"))
+    columns = [c.name for c in body.selected_columns]
+    conn.execute(insert(PACKAGES).from_select(columns, body))
+    p = PACKAGES.alias("p")
+    keyed = exists().where(KEYS.c.load_id == load_id, KEYS.c.kind == p.c.kind,
+                           KEYS.c.code == p.c.code)
+    for rule in quality.rules(p.c):
+        if rule.flag.startswith("tanpa_"):
+            continue  # missing values are counted from packages directly
+        conn.execute(insert(schema.package_flags).from_select(
+            ["kind", "code", "flag", "excludes", "detail"],
+            select(p.c.kind, p.c.code, literal(rule.flag), literal(rule.excludes),
+                   rule.detail).where(keyed, rule.condition)))
 
 
 def refresh(engine: Engine) -> int:
@@ -484,11 +325,31 @@ def refresh(engine: Engine) -> int:
     schema.create_schema(engine)
     resolver = make_resolver(engine)
     with engine.begin() as conn:
-        p = schema.packages
-        count = conn.execute(select(func.count()).select_from(p)).scalar()
-        conn.execute(delete(schema.load_keys).where(schema.load_keys.c.load_id == 0))
-        conn.execute(insert(schema.load_keys).from_select(
-            ["load_id", "kind", "code"], select(0, p.c.kind, p.c.code)))
-        rebuild_packages(conn, 0, resolver)
-        conn.execute(delete(schema.load_keys).where(schema.load_keys.c.load_id == 0))
+        _reresolve_sources(conn, resolver)
+        conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
+        conn.execute(insert(KEYS).from_select(
+            ["load_id", "kind", "code"],
+            select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)))
+        rebuild_packages(conn, 0)
+        count = _count_keyed(conn, PACKAGES, 0)
+        conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
     return count
+
+
+def _reresolve_sources(conn: Connection, resolver) -> None:
+    cols = ["kind", "code", "dataset", *regions.FRAME_COLUMNS]
+    s = SOURCES.c
+    frame = pd.DataFrame(conn.execute(select(*(s[c] for c in cols))).all(), columns=cols)
+    if frame.empty:
+        return
+    frame = pd.concat([frame, resolver.resolve_frame(frame)], axis=1)
+    frame["region_rank"] = _region_rank(frame)
+    stmt = update(SOURCES).where(
+        s.kind == bindparam("k"), s.code == bindparam("c"), s.dataset == bindparam("d")).values(
+        {col: bindparam(f"new_{col}") for col in (*REGION_COLUMNS, "region_rank")})
+    out = frame.rename(columns={"kind": "k", "code": "c", "dataset": "d",
+                                **{c: f"new_{c}" for c in (*REGION_COLUMNS, "region_rank")}})
+    params = out[["k", "c", "d", *(f"new_{c}" for c in (*REGION_COLUMNS, "region_rank"))]]
+    records = params.astype(object).where(params.notna(), None).to_dict("records")
+    for start in range(0, len(records), 50_000):
+        conn.execute(stmt, records[start:start + 50_000])

@@ -1,15 +1,16 @@
 """Plausibility flags: which packages look wrong, and which stay out of the savings totals.
 
-Flags are computed per merged package from its money columns (in whole sen). A flag with
-`excludes=True` marks an implausible package: it is kept and shown, but left out of default
-totals. The others mark unusual but possible packages: they stay in the totals.
+Each rule is a SQL condition over a package's money columns (whole sen), so flags are
+computed where the packages are, for a million of them at once. A rule with excludes=True marks
+an implausible package: kept and shown, but left out of default totals. The others mark
+unusual but possible packages, which stay in the totals.
 """
 
 import os
 from dataclasses import dataclass, fields
 
-import numpy as np
-import pandas as pd
+from sqlalchemy import ColumnElement, String, Text, case, cast, false, func, literal, or_, true
+from sqlalchemy.sql.expression import literal_column
 
 
 @dataclass(frozen=True)
@@ -35,78 +36,94 @@ class Thresholds:
         return cls(**values)
 
 
-# code → (excludes from totals, text a person reads); {…} are filled per package.
-FLAGS = {
-    "kontrak_sangat_tinggi": (True, "Nilai kontrak {ratio}× {base}: hampir pasti salah ketik"),
-    "kontrak_sangat_rendah": (True, "Nilai kontrak hanya {pct} dari HPS: kemungkinan digit hilang"),
-    "nilai_tidak_positif": (True, "Pagu, HPS atau nilai kontrak nol atau negatif"),
-    "presisi_hilang": (True, "Angka dirusak Excel ({columns}): digit hilang, nilai tidak pasti"),
-    "kontrak_di_atas_hps": (False, "Nilai kontrak di atas HPS ({pct} dari HPS)"),
-    "hemat_tinggi_vs_hps": (False, "Penghematan {pct} terhadap HPS (>= {limit}): tidak biasa"),
-    "hemat_tinggi_vs_pagu": (False, "Penghematan {pct} terhadap pagu (>= {limit}): tidak biasa"),
-    "tanpa_pagu": (False, "Pagu tidak ada"),
-    "tanpa_hps": (False, "HPS tidak ada"),
-    "tanpa_kontrak": (False, "Belum ada nilai kontrak"),
-}
+@dataclass(frozen=True)
+class Rule:
+    flag: str
+    excludes: bool
+    condition: ColumnElement  # true or false, never NULL
+    detail: ColumnElement  # the reason a person reads, in Bahasa Indonesia
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.1f}%".replace(".", ",")
+def _holds(condition) -> ColumnElement:
+    """A condition that is false where SQL would say NULL (a missing value)."""
+    return case((condition, true()), else_=false())
 
 
-def compute_flags(frame: pd.DataFrame, t: Thresholds | None = None) -> pd.DataFrame:
-    """One row per (package, flag): columns kind, code, flag, excludes, detail.
+def _text(value: str) -> ColumnElement:
+    return literal(value, String)
 
-    FRAME has kind, code, pagu, hps, kontrak (whole sen, nullable) and precision_lost.
-    """
+
+def _decimal(expr, digits: int = 1) -> ColumnElement:
+    """A number as Indonesians write it: 9,9 (numeric arithmetic in both databases)."""
+    return func.replace(cast(func.round(expr, digits), Text), ".", ",")
+
+
+def _ratio(a, b) -> ColumnElement:
+    return a * literal_column("1.0") / func.nullif(b, 0)
+
+
+def _pct(expr) -> ColumnElement:
+    return _decimal(expr * literal_column("100.0")) + _text("%")
+
+
+def rules(m, t: Thresholds | None = None) -> list[Rule]:
+    """The flag rules over columns pagu, hps, kontrak (sen) and precision_lost of M."""
     t = t or Thresholds.from_env()
-    pagu, hps, kontrak = (_floats(frame[c]) for c in ("pagu", "hps", "kontrak"))
-    lost = frame["precision_lost"].fillna("").astype(str).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vs_hps, vs_pagu = kontrak / hps, kontrak / pagu
-    nonpositive = (pagu <= 0) | (hps <= 0) | (kontrak <= 0)
-    high = (vs_hps > t.implausible_high_ratio) | (vs_pagu > t.implausible_high_ratio)
-    low = vs_hps < t.implausible_low_ratio
-    plausible = ~(high | low | nonpositive)
-    high_base_hps = np.nan_to_num(vs_hps) >= np.nan_to_num(vs_pagu)
-    masks = {
-        "nilai_tidak_positif": (nonpositive, lambda i: {}),
-        "kontrak_sangat_tinggi": (high, lambda i: {
-            "ratio": _num(vs_hps[i] if high_base_hps[i] else vs_pagu[i]),
-            "base": "HPS" if high_base_hps[i] else "pagu"}),
-        "kontrak_sangat_rendah": (low, lambda i: {"pct": _pct(vs_hps[i])}),
-        "presisi_hilang": (lost != "", lambda i: {"columns": lost[i]}),
-        "kontrak_di_atas_hps": ((vs_hps > 1) & ~high, lambda i: {"pct": _pct(vs_hps[i])}),
-        "hemat_tinggi_vs_hps": (plausible & (1 - vs_hps >= t.unusual_savings_vs_hps),
-                                lambda i: {"pct": _pct(1 - vs_hps[i]),
-                                           "limit": _pct(t.unusual_savings_vs_hps)}),
-        "hemat_tinggi_vs_pagu": (plausible & (1 - vs_pagu >= t.unusual_savings_vs_pagu),
-                                 lambda i: {"pct": _pct(1 - vs_pagu[i]),
-                                            "limit": _pct(t.unusual_savings_vs_pagu)}),
-        "tanpa_pagu": (np.isnan(pagu), lambda i: {}),
-        "tanpa_hps": (np.isnan(hps), lambda i: {}),
-        "tanpa_kontrak": (np.isnan(kontrak), lambda i: {}),
-    }
-    parts = [_flag_rows(frame, flag, mask, args) for flag, (mask, args) in masks.items()]
-    return pd.concat(parts, ignore_index=True)
+    pagu, hps, kontrak = m.pagu, m.hps, m.kontrak
+    # A zero or negative base is its own flag; a ratio against it means nothing.
+    high_hps = _holds((hps > 0) & (kontrak > hps * t.implausible_high_ratio))
+    high_pagu = _holds((pagu > 0) & (kontrak > pagu * t.implausible_high_ratio))
+    high = or_(high_hps, high_pagu)
+    low = _holds((kontrak > 0) & (kontrak < hps * t.implausible_low_ratio))
+    nonpositive = _holds(or_(pagu <= 0, hps <= 0, kontrak <= 0))
+    plausible = ~or_(high, low, nonpositive)
+    base = case((high_hps, _text("HPS")), else_=_text("pagu"))
+    ratio = case((high_hps, _ratio(kontrak, hps)), else_=_ratio(kontrak, pagu))
+    limit_hps, limit_pagu = (f"{x * 100:.0f}%" for x in
+                             (t.unusual_savings_vs_hps, t.unusual_savings_vs_pagu))
+    return [
+        Rule("nilai_tidak_positif", True, nonpositive,
+             _text("Pagu, HPS atau nilai kontrak nol atau negatif")),
+        Rule("kontrak_sangat_tinggi", True, _holds(high),
+             _text("Nilai kontrak ") + _decimal(ratio) + _text("× ") + base
+             + _text(": hampir pasti salah ketik")),
+        Rule("kontrak_sangat_rendah", True, low,
+             _text("Nilai kontrak hanya ") + _pct(_ratio(kontrak, hps))
+             + _text(" dari HPS: kemungkinan digit hilang")),
+        Rule("presisi_hilang", True, _holds(m.precision_lost.isnot(None)),
+             _text("Angka dirusak Excel (") + m.precision_lost
+             + _text("): digit hilang, nilai tidak pasti")),
+        Rule("kontrak_di_atas_hps", False, _holds(and_not(kontrak > hps, high)),
+             _text("Nilai kontrak di atas HPS (") + _pct(_ratio(kontrak, hps))
+             + _text(" dari HPS)")),
+        Rule("hemat_tinggi_vs_hps", False,
+             _holds(plausible & (hps - kontrak >= hps * t.unusual_savings_vs_hps)),
+             _text("Penghematan ") + _pct(_ratio(hps - kontrak, hps))
+             + _text(f" terhadap HPS (>= {limit_hps}): tidak biasa")),
+        Rule("hemat_tinggi_vs_pagu", False,
+             _holds(plausible & (pagu - kontrak >= pagu * t.unusual_savings_vs_pagu)),
+             _text("Penghematan ") + _pct(_ratio(pagu - kontrak, pagu))
+             + _text(f" terhadap pagu (>= {limit_pagu}): tidak biasa")),
+        Rule("tanpa_pagu", False, _holds(pagu.is_(None)), _text("Pagu tidak ada")),
+        Rule("tanpa_hps", False, _holds(hps.is_(None)), _text("HPS tidak ada")),
+        Rule("tanpa_kontrak", False, _holds(kontrak.is_(None)), _text("Belum ada nilai kontrak")),
+    ]
 
 
-def _flag_rows(frame: pd.DataFrame, flag: str, mask: np.ndarray, args) -> pd.DataFrame:
-    idx = np.flatnonzero(mask)
-    excludes, template = FLAGS[flag]
-    if "{" in template:
-        details = [template.format(**args(i)) for i in idx]
-    else:
-        details = [template] * len(idx)
-    return pd.DataFrame({
-        "kind": frame["kind"].to_numpy()[idx], "code": frame["code"].to_numpy()[idx],
-        "flag": flag, "excludes": excludes, "detail": details,
-    })
+def and_not(condition, unless) -> ColumnElement:
+    return condition & ~unless
 
 
-def _floats(series: pd.Series) -> np.ndarray:
-    return series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+def excluded(all_rules: list[Rule]) -> ColumnElement:
+    """True where any excluding rule holds."""
+    return _holds(or_(*(r.condition for r in all_rules if r.excludes)))
 
 
-def _num(x: float) -> str:
-    return f"{x:,.1f}".replace(",", " ").replace(".", ",")
+def flag_names(all_rules: list[Rule]) -> ColumnElement:
+    """'kontrak_sangat_tinggi,hemat_tinggi_vs_hps' or NULL (missing values are not listed)."""
+    parts = [case((r.condition, _text(r.flag + ",")), else_=_text(""))
+             for r in all_rules if not r.flag.startswith("tanpa_")]
+    joined = parts[0]
+    for p in parts[1:]:
+        joined = joined + p
+    return func.nullif(func.rtrim(joined, ","), "")

@@ -136,6 +136,12 @@ package_sources = Table(
     Column("snapshot", String(32), nullable=False),  # export date of the row; newer wins
     Column("row_hash", String(32), nullable=False),
     *_field_columns(),
+    # The region this source alone points to; a merge takes the best-ranked source's.
+    Column("province_code", String(2)),
+    Column("regency_code", String(5)),
+    Column("region_evidence", String(20)),
+    Column("region_note", Text),
+    Column("region_rank", Integer, nullable=False, default=0),
 )
 
 packages = Table(

@@ -78,7 +78,8 @@ def test_date_forms(raw, expected):
 
 
 def test_text_loses_html_and_extra_space():
-    assert clean_text("<b>Pembangunan</b>\n  Jalan &amp; Jembatan ") == "Pembangunan Jalan & Jembatan"
+    cleaned = clean_text("<b>Pembangunan</b>\n  Jalan &amp; Jembatan ")
+    assert cleaned == "Pembangunan Jalan & Jembatan"
     assert clean_text("  ") is None
 
 

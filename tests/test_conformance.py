@@ -15,7 +15,7 @@ from tests.conftest import REAL_SAMPLES, need
 
 K = REAL_SAMPLES / "inaproc-kemnaker-2023"
 B = REAL_SAMPLES / "isb-kab-bandung-2025"
-O = REAL_SAMPLES / "opentender-scrape-2018"
+OT = REAL_SAMPLES / "opentender-scrape-2018"
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +110,7 @@ def test_bandung_non_tender_typo_is_flagged_and_left_out(engine):
 
 
 def test_opentender_scrape_and_kalimantan_utara(engine):
-    loaded_ok(load_paths(engine, [O / "data_tender.csv"]))
+    loaded_ok(load_paths(engine, [OT / "data_tender.csv"]))
     expect(year_row(engine, "tender", 2018), packages=9, contracted=9,
            pagu="242877465000.00", hps="242589386502.69", kontrak="241355324702.54")
     regencies = {r.group for r in summary(engine, "regency")}

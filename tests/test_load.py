@@ -257,7 +257,8 @@ def test_crash_midway_leaves_the_database_as_it_was(engine, tmp_path, monkeypatc
     def explode(*args, **kwargs):
         raise RuntimeError("disk penuh")
 
-    monkeypatch.setattr("etl.quality.compute_flags", explode)
+    # After the file's sources are written, before its packages are merged.
+    monkeypatch.setattr("etl.load.rebuild_packages", explode)
     with pytest.raises(LoadError, match="disk penuh"):
         load_file(engine, write_json(tmp_path / "b.json", RESULTS))
     assert table_state(engine) == before

@@ -3,74 +3,79 @@
 import copy
 import json
 
-import pandas as pd
 import pytest
 from sqlalchemy import select
 
 from dashboard.queries import Filters, quality_report, total
 from etl import schema
 from etl.load import load_paths, refresh, store_aliases
-from etl.quality import Thresholds, compute_flags
+from etl.quality import Thresholds
 from hemat.cli import main as hemat
-from tests.builders import RESULTS, write_json
-
-RP = 100  # sen per rupiah
-
-
-def flags_of(pagu, hps, kontrak, lost=None, t=None):
-    frame = pd.DataFrame({
-        "kind": ["tender"], "code": ["1"],
-        "pagu": pd.array([pagu and pagu * RP], dtype="Int64"),
-        "hps": pd.array([hps and hps * RP], dtype="Int64"),
-        "kontrak": pd.array([kontrak and kontrak * RP], dtype="Int64"),
-        "precision_lost": [lost],
-    })
-    out = compute_flags(frame, t or Thresholds())
-    return {row.flag: (row.excludes, row.detail) for row in out.itertuples()}
+from tests.builders import RESULTS, write_csv, write_json
+from tests.test_load import wipe
 
 
-def test_plausible_package_has_no_flags():
-    assert flags_of(1000, 990, 950) == {}
+def flags_of(engine, tmp_path, pagu, hps, kontrak):
+    """Load one tender with these values; its flags as {flag: (excludes, detail)}."""
+    row = dict(RESULTS[0], pagu=pagu, hps=hps, nilai_kontrak=kontrak)
+    [r] = load_paths(engine, [write_csv(tmp_path / "one.csv", [row])])
+    assert r.error is None, r.error
+    f = schema.package_flags
+    with engine.connect() as conn:
+        rows = conn.execute(select(f.c.flag, f.c.excludes, f.c.detail)).all()
+    return {flag: (excludes, detail) for flag, excludes, detail in rows}
 
 
-def test_contract_ten_times_hps_is_excluded_with_a_reason():
-    flags = flags_of(130_000_000, 128_488_000, 1_277_304_500)
-    excludes, detail = flags["kontrak_sangat_tinggi"]
-    assert excludes and "9,9× HPS" in detail
+def test_plausible_package_has_no_flags(engine, tmp_path):
+    assert flags_of(engine, tmp_path, 1000, 990, 950) == {}
+    assert total(engine).contracted == 1
 
 
-def test_contract_thousand_times_pagu_is_excluded():
-    flags = flags_of(1_000_000, None, 1_000_000_000)
-    assert flags["kontrak_sangat_tinggi"][0]
-    assert "pagu" in flags["kontrak_sangat_tinggi"][1]
-    assert "tanpa_hps" in flags
+def test_contract_ten_times_hps_is_excluded_with_a_reason(engine, tmp_path):
+    flags = flags_of(engine, tmp_path, 130_000_000, 128_488_000, 1_277_304_500)
+    assert flags == {"kontrak_sangat_tinggi": (True, "Nilai kontrak 9,9× HPS: hampir pasti "
+                                                     "salah ketik")}
 
 
-def test_contract_far_below_hps_is_excluded():
-    flags = flags_of(1_000_000, 1_000_000, 50_000)
+def test_contract_thousand_times_pagu_is_excluded(engine, tmp_path):
+    flags = flags_of(engine, tmp_path, 1_000_000, None, 1_000_000_000)
+    assert flags == {"kontrak_sangat_tinggi": (True, "Nilai kontrak 1000,0× pagu: hampir pasti "
+                                                     "salah ketik")}
+
+
+def test_contract_far_below_hps_is_excluded(engine, tmp_path):
+    flags = flags_of(engine, tmp_path, 1_000_000, 1_000_000, 50_000)
     assert flags["kontrak_sangat_rendah"] == (True, "Nilai kontrak hanya 5,0% dari HPS: "
                                                     "kemungkinan digit hilang")
 
 
-def test_contract_above_hps_is_flagged_but_kept():
-    assert flags_of(1000, 1000, 1050)["kontrak_di_atas_hps"][0] is False
+def test_contract_above_hps_is_flagged_but_kept(engine, tmp_path):
+    flags = flags_of(engine, tmp_path, 1000, 1000, 1050)
+    assert flags == {"kontrak_di_atas_hps": (False, "Nilai kontrak di atas HPS (105,0% dari HPS)")}
+    assert total(engine).contracted == 1
 
 
-def test_unusual_savings_are_flagged_but_kept():
-    flags = flags_of(1000, 800, 600)
-    assert flags["hemat_tinggi_vs_hps"][0] is False and "25,0%" in flags["hemat_tinggi_vs_hps"][1]
-    assert flags["hemat_tinggi_vs_pagu"][0] is False and "40,0%" in flags["hemat_tinggi_vs_pagu"][1]
+def test_unusual_savings_are_flagged_but_kept(engine, tmp_path):
+    flags = flags_of(engine, tmp_path, 1000, 800, 600)
+    assert flags == {
+        "hemat_tinggi_vs_hps": (False, "Penghematan 25,0% terhadap HPS (>= 20%): tidak biasa"),
+        "hemat_tinggi_vs_pagu": (False, "Penghematan 40,0% terhadap pagu (>= 30%): tidak biasa"),
+    }
 
 
-def test_missing_values_and_lost_precision():
-    assert set(flags_of(None, None, None)) == {"tanpa_pagu", "tanpa_hps", "tanpa_kontrak"}
-    assert flags_of(1000, 990, 950, lost="Nilai Kontrak")["presisi_hilang"][0] is True
+def test_non_positive_and_lost_precision_are_excluded(engine, tmp_path):
+    assert flags_of(engine, tmp_path, 0, 990, 950)["nilai_tidak_positif"][0] is True
+    wipe(engine)
+    flags = flags_of(engine, tmp_path, 1000, 990, "1,08024E+11")
+    assert flags["presisi_hilang"] == (True, "Angka dirusak Excel (nilai_kontrak): digit hilang, "
+                                             "nilai tidak pasti")
+    assert total(engine).contracted == 0
 
 
-def test_thresholds_are_settings(monkeypatch):
+def test_thresholds_are_settings(engine, tmp_path, monkeypatch):
     monkeypatch.setenv("HEMAT_UNUSUAL_SAVINGS_VS_HPS", "0.5")
     assert Thresholds.from_env().unusual_savings_vs_hps == 0.5
-    assert "hemat_tinggi_vs_hps" not in flags_of(1000, 800, 600, t=Thresholds.from_env())
+    assert "hemat_tinggi_vs_hps" not in flags_of(engine, tmp_path, 1000, 800, 600)
 
 
 def test_excluded_packages_leave_totals_and_come_back_on_request(engine, tmp_path):
