@@ -1,0 +1,64 @@
+"""The dashboard: `create_app(db_url)` builds it, `run(...)` serves it (hemat serve / demo).
+
+For gunicorn: `HEMAT_DATABASE_URL=... gunicorn dashboard.app:server`. `server` is built on
+first access, so importing this module never opens a database.
+"""
+
+from pathlib import Path
+
+import dash
+
+from etl.db import engine_from_url
+
+from .i18n import t
+from .pages import frame
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+# Everything is served by the app itself (no CDN, no web fonts): government networks are
+# often slow or offline. <html lang> follows the language switch (see frame.register).
+INDEX = """<!DOCTYPE html>
+<html lang="id">
+<head>{%metas%}<title>{%title%}</title>{%favicon%}{%css%}</head>
+<body>
+<noscript><p class="noscript">""" + t("noscript", "id") + " / " + t("noscript", "en") + """</p>
+</noscript>
+{%app_entry%}
+<footer>{%config%}{%scripts%}{%renderer%}</footer>
+</body>
+</html>"""
+
+
+def create_app(db_url: str | None = None) -> dash.Dash:
+    """The Dash app over the database at DB_URL (or $HEMAT_DATABASE_URL), opened read-only."""
+    engine = engine_from_url(db_url, read_only=True)
+    app = dash.Dash(
+        __name__, assets_folder=str(ASSETS), serve_locally=True, title=t("doc_title", "id"),
+        update_title=None, suppress_callback_exceptions=True, index_string=INDEX,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
+                   {"name": "description", "content": t("app_subtitle", "id")}],
+    )
+    app.layout = frame.make_layout
+    frame.register(app, engine)
+    return app
+
+
+def run(db_url: str | None = None, host: str = "127.0.0.1", port: int = 8050) -> None:
+    """Serve the dashboard until Ctrl+C, after printing the address to open."""
+    app = create_app(db_url)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    print(f"Dasbor: http://{shown}:{port}/  (hentikan dengan Ctrl+C)", flush=True)
+    app.run(host=host, port=port, debug=False)
+
+
+_app = None
+
+
+def __getattr__(name: str):
+    """`server` (for gunicorn) is made on first access, not at import."""
+    global _app
+    if name == "server":
+        if _app is None:
+            _app = create_app()
+        return _app.server
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

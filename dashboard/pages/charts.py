@@ -1,0 +1,143 @@
+"""The slots a view leaves for callbacks: each builder runs one query and returns what the
+slot shows (a chart with its table, or a table), or a short message when there is nothing.
+
+Builders take (engine, state, opts, meta); meta is what the view computed once for all its
+slots: the period in words and the place name.
+"""
+
+from dash import html
+
+from dashboard import components as c
+from dashboard import figures
+from dashboard import format as fmt
+from dashboard import queries as q
+from dashboard.i18n import t
+
+
+def _empty(lang: str):
+    return html.P(t("chart_empty", lang), className="empty")
+
+
+def _by_savings(rows, basis):
+    return sorted(rows, key=lambda r: -figures.savings_of(r, basis))
+
+
+def _counted(rows, basis):
+    """Rows a savings chart can show: those with at least one counted package."""
+    return [r for r in rows if figures.counted_of(r, basis)]
+
+
+def province_chart(engine, state, opts, meta):
+    rows = q.summary(engine, "province", state.filters(opts))
+    unplaced = sum(r.packages for r in rows if r.group == q.UNRESOLVED)
+    rows = _by_savings(_counted([r for r in rows if r.group != q.UNRESOLVED], state.basis),
+                       state.basis)
+    if not rows:
+        return _empty(state.lang)
+    labels = [r.name for r in rows]
+    targets = [state.drill("province", r.group).href() for r in rows]
+    fig = figures.ranked_bars(rows, labels, targets, state.lang, state.basis, "chart_province",
+                              meta["period"])
+    notes = [t("unplaced_note", state.lang, n=fmt.integer(unplaced, state.lang))] \
+        if unplaced else []
+    return c.make_chart_block(fig, "province", state.lang, rows, labels, targets, state.basis,
+                              notes)
+
+
+def regency_chart(engine, state, opts, meta):
+    rows = _by_savings(_counted(q.summary(engine, "regency", state.filters(opts)),
+                                state.basis), state.basis)
+    if not rows:
+        return _empty(state.lang)
+    labels, targets = [], []
+    for r in rows:
+        single = r.group != q.UNRESOLVED and "." in r.group
+        labels.append(r.name if single else t("no_single_regency", state.lang,
+                                              province=meta["place"]))
+        targets.append(state.drill("regency", r.group).href() if single else None)
+    fig = figures.ranked_bars(rows, labels, targets, state.lang, state.basis, "chart_regency",
+                              meta["period"], place=meta["place"])
+    return c.make_chart_block(fig, "regency", state.lang, rows, labels, targets, state.basis)
+
+
+def year_chart(engine, state, opts, meta):
+    rows = _counted(q.summary(engine, "year", state.filters(opts)), state.basis)
+    if not rows:
+        return _empty(state.lang)
+    labels = [r.name if r.group != q.UNRESOLVED else t("no_year", state.lang) for r in rows]
+    targets = [_year_target(state, r.group) for r in rows]
+    fig = figures.year_bars(rows, state.lang, state.basis, meta["period"], targets)
+    return c.make_chart_block(fig, "year", state.lang, rows, labels, targets, state.basis)
+
+
+def _year_target(state, year: str) -> str | None:
+    if year == q.UNRESOLVED or state.view == "year":
+        return None
+    if state.view == "overview":
+        return state.drill("year", year).href()
+    return state.with_(year_from=int(year), year_to=int(year), page=1).href()
+
+
+def method_chart(engine, state, opts, meta):
+    rows = _by_savings(_counted(q.summary(engine, "method", state.filters(opts)),
+                                state.basis), state.basis)
+    if not rows:
+        return _empty(state.lang)
+    labels = [r.name if r.group != q.UNRESOLVED else t("unknown", state.lang) for r in rows]
+    targets = [None if r.group == q.UNRESOLVED or state.methods else
+               state.with_(methods=(r.group,), page=1).href() for r in rows]
+    fig = figures.ranked_bars(rows, labels, targets, state.lang, state.basis, "chart_method",
+                              meta["period"])
+    return c.make_chart_block(fig, "method", state.lang, rows, labels, targets, state.basis)
+
+
+def category_chart(engine, state, opts, meta):
+    rows = _by_savings(_counted(q.summary_by_category_group(engine, state.filters(opts)),
+                                state.basis), state.basis)
+    if not rows:
+        return _empty(state.lang)
+    labels = [t(f"cat_{r.group}", state.lang) for r in rows]
+    targets = [None if r.group == q.UNRESOLVED or state.cat_groups else
+               state.with_(cat_groups=(r.group,), page=1).href() for r in rows]
+    fig = figures.ranked_bars(rows, labels, targets, state.lang, state.basis, "chart_category",
+                              meta["period"])
+    return c.make_chart_block(fig, "category", state.lang, rows, labels, targets, state.basis)
+
+
+def satker_table(engine, state, opts, meta):
+    rows = q.satker_summary(engine, state.filters(opts), basis=state.basis, limit=15)
+    if not rows:
+        return html.P(t("satker_none", state.lang), className="empty")
+    caption = t("satker_title", state.lang, period=meta["period"])
+    return html.Div([html.H3(caption, className="chart-title"),
+                     c.make_satker_table(rows, state, state.lang, caption)],
+                    className="chart-block")
+
+
+def packages_table(engine, state, opts, meta):
+    rows, count = q.packages_page(
+        engine, state.filters(opts), satker=state.satker, sort=state.sort, basis=state.basis,
+        offset=(state.page - 1) * c.PAGE_SIZE, limit=c.PAGE_SIZE)
+    lang = state.lang
+    if state.satker:
+        name = rows[0]["satker_name"] if rows else state.satker
+        caption = t("packages_title_satker", lang, satker=name, period=meta["period"])
+        clear = html.P(c.dcc.Link(t("satker_all", lang), href=state.href(satker=None, page=1)
+                                  + "#paket"))
+    else:
+        caption, clear = t("packages_title", lang, period=meta["period"]), None
+    return html.Div([html.H3(caption, className="chart-title"), clear,
+                     c.make_packages_table(rows, count, state, lang, caption)],
+                    className="chart-block")
+
+
+def reasons_list(engine, state, opts, meta):
+    return c.make_reasons(q.excluded_reasons(engine, state.filters(opts)), state.lang)
+
+
+CHARTS = {"province": province_chart, "regency": regency_chart, "year": year_chart,
+          "method": method_chart, "category": category_chart}
+TABLES = {"satker": satker_table, "packages": packages_table, "reasons": reasons_list}
+# Slots that depend on the page-level choices (satker, sort, page) and refresh without the
+# rest of the view when only those change.
+LIST_SLOTS = ("packages",)

@@ -1,0 +1,521 @@
+"""The dashboard without a browser: its queries, figures, number formats, texts, URL state and
+page states (empty database, no match, unreadable database), on SQLite and PostgreSQL.
+
+KNOWN is a small dataset written straight into the packages table, so every expected figure
+below can be checked by hand.
+"""
+
+import io
+import json
+import string
+import sys
+import types
+from contextlib import redirect_stdout
+from decimal import Decimal
+
+import pytest
+from dash import dcc, html
+from sqlalchemy import insert
+
+from dashboard import format as fmt
+from dashboard import queries as q
+from dashboard.figures import BLUE, VERMILLION, ranked_bars, year_bars
+from dashboard.i18n import EN, ID, dropdown_labels, t
+from dashboard.pages import ViewState, options
+from dashboard.pages.frame import (
+    build_slot,
+    build_view,
+    controls_from,
+    download_file,
+    state_from_controls,
+)
+from etl import schema
+
+D = Decimal
+
+
+def _pkg(kind, code, year, prov, reg, method, category, funding, pagu, hps, kontrak, **extra):
+    return {"kind": kind, "code": code, "year": year, "province_code": prov,
+            "regency_code": reg, "method": method, "category": category, "funding": funding,
+            "pagu": D(pagu) if pagu else None, "hps": D(hps) if hps else None,
+            "kontrak": D(kontrak) if kontrak else None, "name": f"Paket {code}",
+            "satker_code": extra.get("satker_code", "S-" + (reg or "x")),
+            "satker_name": extra.get("satker_name", "Dinas " + (reg or "x")),
+            "klpd_name": "Pemda", "excluded": extra.get("excluded", False),
+            "flags": extra.get("flags")}
+
+
+KNOWN = [
+    _pkg("tender", "T1", 2023, "32", "32.04", "Tender", "Pekerjaan Konstruksi", "APBD",
+         "1000000000", "950000000.50", "900000000.25", satker_code="S1",
+         satker_name="Dinas PU"),
+    _pkg("tender", "T2", 2024, "32", "32.73", "Seleksi",
+         "Jasa Konsultansi Badan Usaha Non Konstruksi", "APBD", "200000000", "190000000",
+         "150000000", flags="hemat_tinggi_vs_hps"),
+    _pkg("non-tender", "N1", 2024, "32", "32.04", "Pengadaan Langsung", "Pengadaan Barang",
+         "APBD", "50000000", "48000000", "47500000", satker_code="S1", satker_name="Dinas PU"),
+    _pkg("non-tender", "N2", 2024, "63", "63.71", "Pengadaan Langsung", "Jasa Lainnya", "APBN",
+         "80000000", "79000000", None),
+    # A typo: the contract is ten times its HPS. Flagged and left out of the totals.
+    _pkg("tender", "T3", 2025, "63", "63.09", "Tender", "Pekerjaan Konstruksi", "APBN",
+         "19999776000", "19999776000", "194978195000", excluded=True,
+         flags="kontrak_sangat_tinggi"),
+    _pkg("tender", "T4", 2025, "63", "63.09", "Tender", "Pekerjaan Konstruksi Terintegrasi",
+         "APBN", "3000000000", "2900000000", "3100000000", flags="kontrak_di_atas_hps"),
+    _pkg("non-tender", "N3", 2025, None, None, None, None, None, "10000000", None, "9000000"),
+]
+FLAGS = [
+    {"kind": "tender", "code": "T3", "flag": "kontrak_sangat_tinggi", "excludes": True,
+     "detail": "Nilai kontrak 9,7× HPS: hampir pasti salah ketik"},
+    {"kind": "tender", "code": "T4", "flag": "kontrak_di_atas_hps", "excludes": False,
+     "detail": "Nilai kontrak di atas HPS (106,9% dari HPS)"},
+]
+
+
+def seed(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(schema.packages), KNOWN)
+        conn.execute(insert(schema.package_flags), FLAGS)
+
+
+@pytest.fixture
+def known(engine):
+    seed(engine)
+    return engine
+
+
+def find(component, predicate):
+    """Every component in the tree under COMPONENT for which PREDICATE holds."""
+    if isinstance(component, list | tuple):
+        return [c for child in component for c in find(child, predicate)]
+    found = [component] if predicate(component) else []
+    children = getattr(component, "children", None)
+    if isinstance(children, list | tuple):
+        for child in children:
+            found += find(child, predicate)
+    elif children is not None and not isinstance(children, str | int | float):
+        found += find(children, predicate)
+    return found
+
+
+def text_of(component) -> str:
+    if component is None:
+        return ""
+    if isinstance(component, str | int | float):
+        return str(component)
+    if isinstance(component, list | tuple):
+        return " ".join(text_of(c) for c in component)
+    return text_of(getattr(component, "children", None))
+
+
+def graphs(component):
+    return find(component, lambda c: isinstance(c, dcc.Graph))
+
+
+# ---- Headline figures: the dashboard and `hemat summary` agree ------------------------------
+
+def test_headline_known_values(known):
+    h = q.headline(known, q.Filters())
+    assert (h.packages, h.contracted, h.excluded) == (7, 5, 1)
+    assert h.pagu == D("4260000000.00")
+    assert h.kontrak == D("4206500000.25")
+    assert h.savings_vs_pagu == D("53499999.75")
+    assert h.hps == D("4088000000.50")
+    assert h.savings_vs_hps == D("-109499999.75")
+    assert (h.extra["year_min"], h.extra["year_max"]) == (2023, 2025)
+    flagged = q.headline(known, q.Filters(include_flagged=True))
+    assert flagged.contracted == 6
+    assert flagged.kontrak == D("4206500000.25") + D("194978195000")
+
+
+def _cli_json(db_url: str, *args) -> list[dict]:
+    from hemat.cli import main
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["summary", "--format", "json", "--db", db_url, *args]) == 0
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.parametrize("args, f", [
+    ((), q.Filters()),
+    (("--year", "2024", "--year", "2025", "--kind", "tender"),
+     q.Filters(years=(2024, 2025), kind="tender")),
+    (("--province", "32", "--include-flagged"), q.Filters(provinces=("32",), include_flagged=True)),
+])
+def test_headline_equals_hemat_summary(known, db_url, args, f):
+    rows = _cli_json(db_url, "--by", "year", *args)
+    h = q.headline(known, f)
+    for key in ("pagu", "hps", "kontrak", "savings_vs_pagu", "savings_vs_hps"):
+        assert sum(D(r[key]) for r in rows) == getattr(h, key), key
+    assert sum(r["contracted"] for r in rows) == h.contracted
+    assert sum(r["packages"] for r in rows) == h.packages
+    total = q.total(known, f)
+    assert (total.pagu, total.kontrak, total.contracted) == (h.pagu, h.kontrak, h.contracted)
+
+
+def test_cards_show_headline(known):
+    children, meta = build_view(known, ViewState())
+    text = text_of(children)
+    assert "Seluruh Indonesia, tahun anggaran 2023–2025" in text
+    assert "Rp53,5 juta" in text  # savings vs pagu
+    assert "1,3% dari pagu" in text  # 53,499,999.75 / 4,260,000,000
+    assert "5 dari 7 paket punya kontrak" in text
+    assert "1 paket tidak wajar dikeluarkan" in text
+    full = find(children, lambda c: getattr(c, "title", None) == "Rp53.499.999,75")
+    assert full, "the full value is on hover"
+    assert meta["period"] == "2023–2025"
+
+
+def test_cards_in_english_and_on_hps(known):
+    children, _ = build_view(known, ViewState(lang="en", basis="hps"))
+    text = text_of(children)
+    assert "-Rp109.5 million" in text
+    assert "4 of 7 packages have an HPS and a contract" in text
+    assert "All of Indonesia, budget years 2023–2025" in text
+
+
+# ---- Drill-down queries -------------------------------------------------------------------
+
+def test_province_drill_down_queries(known):
+    f = q.Filters(provinces=("32",))
+    regencies = {r.group: r for r in q.summary(known, "regency", f)}
+    assert set(regencies) == {"32.04", "32.73"}
+    assert regencies["32.04"].savings_vs_pagu == D("102499999.75")
+    satkers = q.satker_summary(known, f)
+    assert [s.group for s in satkers] == ["S1", "S-32.73"]
+    assert satkers[0].name == "Dinas PU" and satkers[0].contracted == 2
+    assert satkers[0].extra["klpd"] == "Pemda"
+
+
+def test_packages_page_sorts_pages_and_counts(known):
+    rows, count = q.packages_page(known, q.Filters(), limit=3)
+    assert count == 7
+    assert [r["code"] for r in rows] == ["T1", "T2", "N1"]  # largest savings vs pagu first
+    assert rows[0]["savings"] == D("99999999.75")
+    rows, count = q.packages_page(known, q.Filters(), limit=3, offset=6)
+    assert count == 7 and len(rows) == 1
+    rows, _ = q.packages_page(known, q.Filters(), sort="pagu", limit=1)
+    assert rows[0]["code"] == "T3"  # flagged packages are listed, marked
+    assert rows[0]["excluded"] is True
+    rows, count = q.packages_page(known, q.Filters(), satker="S1", sort="nama")
+    assert count == 2 and [r["code"] for r in rows] == ["N1", "T1"]
+    rows, _ = q.packages_page(known, q.Filters(), basis="hps", limit=1)
+    assert rows[0]["code"] == "T1" and rows[0]["savings"] == D("50000000.25")
+
+
+def test_category_groups(known):
+    assert q.category_group("Jasa Konsultansi Badan Usaha Konstruksi") == "konsultansi"
+    assert q.category_group("Pekerjaan Konstruksi Terintegrasi") == "konstruksi"
+    assert q.category_group("Pengadaan Barang") == "barang"
+    assert q.category_group("Jasa Lainnya") == "jasa_lainnya"
+    assert q.category_group(None) == q.UNRESOLVED
+    groups = {r.group: r for r in q.summary_by_category_group(known)}
+    assert set(groups) == {"konstruksi", "konsultansi", "barang", "jasa_lainnya", "unresolved"}
+    konstruksi = groups["konstruksi"]
+    assert (konstruksi.packages, konstruksi.contracted, konstruksi.excluded) == (3, 2, 1)
+    assert konstruksi.savings_vs_pagu == D("-0.25")  # T1 +99,999,999.75, T4 −100,000,000
+
+
+def test_filter_options_and_category_filter(known):
+    opts = q.filter_options(known)
+    assert opts["years"] == [2023, 2024, 2025]
+    assert opts["methods"] == ["Pengadaan Langsung", "Seleksi", "Tender"]
+    assert opts["fundings"] == ["APBD", "APBN"]
+    f = ViewState(cat_groups=("konstruksi",)).filters(opts)
+    assert set(f.categories) == {"Pekerjaan Konstruksi", "Pekerjaan Konstruksi Terintegrasi"}
+    assert q.headline(known, f).contracted == 2
+
+
+def test_excluded_reasons_in_definitions(known):
+    assert q.excluded_reasons(known, q.Filters()) == [
+        {"flag": "kontrak_sangat_tinggi", "packages": 1}]
+    state = ViewState()
+    reasons = build_slot(known, "table", "reasons", state, {"period": "2023–2025"})
+    assert "Kontrak jauh di atas HPS/pagu (salah ketik): 1" in text_of(reasons)
+    children, _ = build_view(known, state)
+    text = text_of(children)
+    assert "Penghematan = pagu − nilai kontrak" in text
+    assert "Hanya paket yang punya pagu dan nilai kontrak yang dihitung: 5 dari 7" in text
+    assert "1 paket berkontrak ditandai tidak wajar" in text
+
+
+# ---- Figures ------------------------------------------------------------------------------
+
+def _chart(engine, name, state, meta):
+    block = build_slot(engine, "chart", name, state, meta)
+    (graph,) = graphs(block)
+    title = text_of(find(block, lambda c: isinstance(c, html.H3)))
+    return graph.figure, title, block
+
+
+def test_province_chart(known):
+    state = ViewState()
+    fig, title, block = _chart(known, "province", state, {"period": "2023–2025", "place": ""})
+    assert title == "Penghematan per provinsi, 2023–2025 (Rp juta)"
+    bar = fig.data[0]
+    assert bar.orientation == "h"
+    assert list(bar.ticktext if hasattr(bar, "ticktext") else fig.layout.yaxis.ticktext) == [
+        "Jawa Barat<br><b>Rp152,5 juta (12,2%)</b>",
+        "Kalimantan Selatan<br><b>-Rp100,0 juta (-3,3%)</b>"]
+    assert list(bar.marker.color) == [BLUE, VERMILLION]
+    assert bar.customdata[0][0] == "/provinsi/32"  # a click drills in
+    assert bar.customdata[0][1] == "Rp152.499.999,75"  # hover: the full value
+    text = text_of(block)
+    assert "1 paket tanpa provinsi yang dikenali" in text
+    links = find(block, lambda c: isinstance(c, dcc.Link))
+    assert [link.href for link in links] == ["/provinsi/32", "/provinsi/63"]
+
+
+def test_regency_year_method_category_charts(known):
+    state = ViewState(view="province", code="32", year_from=2023, year_to=2024)
+    meta = {"period": "2023–2024", "place": "Jawa Barat"}
+    fig, title, _ = _chart(known, "regency", state, meta)
+    assert title == "Penghematan per kabupaten/kota di Jawa Barat, 2023–2024 (Rp juta)"
+    assert fig.data[0].customdata[0][0] == "/kabkota/32.04?tahun=2023-2024"
+    fig, title, _ = _chart(known, "year", state, meta)
+    assert title == "Penghematan per tahun anggaran, 2023–2024 (Rp juta)"
+    assert list(fig.data[0].x) == ["2023", "2024"]
+    fig, title, _ = _chart(known, "method", ViewState(lang="en"), {"period": "2023–2025"})
+    assert title == "Savings by procurement method, 2023–2025 (Rp million)"
+    fig, title, _ = _chart(known, "category", ViewState(), {"period": "2023–2025"})
+    assert title == "Penghematan per jenis pengadaan, 2023–2025 (Rp juta)"
+    labels = [tick.split("<br>")[0] for tick in fig.layout.yaxis.ticktext]
+    assert labels == ["Konsultansi", "Barang", "Jenis tidak diketahui", "Konstruksi"]
+
+
+def test_figure_functions_carry_unit_and_period():
+    row = q.SummaryRow("2024", "2024", 3, 2, D("1500000000000"), D("1400000000000"),
+                       D("1300000000000"), D("200000000000"), D("100000000000"), 2)
+    fig = year_bars([row], "id", "pagu", "2024")
+    assert fig.layout.title.text == "Penghematan per tahun anggaran, 2024 (Rp miliar)"
+    assert fig.layout.separators == ",."
+    assert fig.data[0].text == ("Rp200,0 miliar (13,3%)",)
+    fig = ranked_bars([row], ["X"], [None], "en", "hps", "chart_province", "2024")
+    assert fig.layout.title.text == "Savings by province, 2024 (Rp billion)"
+    assert fig.layout.yaxis.ticktext == ("X<br><b>Rp100.0 billion (7.1%)</b>",)
+
+
+def test_packages_and_satker_tables(known):
+    state = ViewState(view="regency", code="32.04")
+    meta = {"period": "2023–2024", "place": "Kabupaten Bandung"}
+    block = build_slot(known, "table", "packages", state, meta)
+    text = text_of(block)
+    assert "Daftar paket, 2023–2024" in text
+    assert "Menampilkan 1–2 dari 2 paket." in text
+    assert "Paket T1" in text and "Rp1,0 miliar" in text
+    satker = build_slot(known, "table", "satker", state, meta)
+    links = find(satker, lambda c: isinstance(c, dcc.Link))
+    assert links[0].href == "/kabkota/32.04?satker=S1#paket"
+    flagged = build_slot(known, "table", "packages",
+                         ViewState(view="province", code="63", sort="pagu"), meta)
+    assert "dikeluarkan dari total" in text_of(flagged)
+    assert "Kontrak jauh di atas HPS/pagu (salah ketik)" in text_of(flagged)
+
+
+# ---- Number formats -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, lang, expected", [
+    ("107312455000", "id", "Rp107,3 miliar"),
+    ("107312455000", "en", "Rp107.3 billion"),
+    ("1200000000000", "id", "Rp1,2 triliun"),
+    ("1200000000000", "en", "Rp1.2 trillion"),
+    ("850500000", "id", "Rp850,5 juta"),
+    ("999960000000", "id", "Rp1,0 triliun"),
+    ("-100000000", "id", "-Rp100,0 juta"),
+    ("850000", "id", "Rp850.000"),
+    ("1234567890123456", "id", "Rp1.234,6 triliun"),
+])
+def test_rupiah_short(value, lang, expected):
+    assert fmt.rupiah_short(D(value), lang) == expected
+
+
+def test_full_values_percent_and_counts():
+    assert fmt.rupiah_full(D("107312455000")) == "Rp107.312.455.000,00"
+    assert fmt.rupiah_full(D("1399818654.61"), "en") == "Rp1,399,818,654.61"
+    assert fmt.rupiah_full(D("-5.5")) == "-Rp5,50"
+    assert fmt.percent(0.1118) == "11,2%"
+    assert fmt.percent(0.1118, "en") == "11.2%"
+    assert fmt.percent(None) == "–"
+    assert fmt.integer(1162) == "1.162" and fmt.integer(1162, "en") == "1,162"
+    assert fmt.year_span(2023, 2025) == "2023–2025" and fmt.year_span(2024, 2024) == "2024"
+    assert fmt.unit_word(fmt.chart_unit([D("5e9")])[1]) == "Rp miliar"
+    assert fmt.unit_word(fmt.chart_unit([D("5e5")])[1], "en") == "Rp"
+
+
+# ---- Texts --------------------------------------------------------------------------------
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_both_languages_have_the_same_keys_and_placeholders():
+    assert set(ID) == set(EN)
+    for key in ID:
+        assert _fields(ID[key]) == _fields(EN[key]), key
+        assert ID[key].strip() and EN[key].strip(), key
+
+
+def test_every_flag_code_has_a_label():
+    from etl.quality import rules
+
+    codes = [rule.flag for rule in rules(schema.sen_view(schema.packages).c)]
+    assert len(codes) >= 10
+    for code in codes:
+        assert t(f"flag_{code}", "id") != t(f"flag_{code}", "en"), code
+
+
+def test_dropdown_texts_translated():
+    assert dropdown_labels("id")["no_options_found"] == "Tidak ada pilihan"
+    assert dropdown_labels("en")["selected_count"] == "{num_selected} selected"
+
+
+# ---- URL state ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, search", [
+    ("/", ""),
+    ("/provinsi/32", "?tahun=2023-2025&jenis=tender&metode=Tender&metode=Seleksi"
+                     "&kategori=konstruksi&dana=APBD&dasar=hps&tanda=1&lang=en"),
+    ("/kabkota/32.04", "?satker=S1&urut=pagu&hal=3"),
+    ("/tahun/2024", "?lang=en"),
+])
+def test_url_round_trip(path, search):
+    state = ViewState.from_url(path, search)
+    assert state.href() == path + search
+
+
+def test_url_parsing_ignores_junk():
+    state = ViewState.from_url("/provinsi/3x", "?tahun=abc&jenis=x&dasar=y&lang=fr&hal=-2")
+    assert state.view == "notfound"
+    assert (state.year_from, state.kind, state.basis, state.lang, state.page) == (
+        None, None, "pagu", "id", 1)
+    assert ViewState.from_url("/", "?tahun=2025-2023").search == "?tahun=2023-2025"
+
+
+def test_controls_and_url_agree():
+    state = ViewState.from_url("/provinsi/32", "?tahun=2023-2024&jenis=tender&dasar=hps&hal=4")
+    values = dict(zip(("year-from", "year-to", "kind", "method", "category", "funding",
+                       "basis", "flagged"), controls_from(state), strict=True))
+    assert values == {"year-from": 2023, "year-to": 2024, "kind": "tender", "method": [],
+                      "category": [], "funding": [], "basis": "hps", "flagged": []}
+    changed = state_from_controls(state, {**values, "flagged": ["1"]})
+    assert changed.href() == "/provinsi/32?tahun=2023-2024&jenis=tender&dasar=hps&tanda=1"
+
+
+def test_year_view_follows_the_year_controls():
+    state = ViewState.from_url("/tahun/2024", "")
+    values = dict(zip(("year-from", "year-to", "kind", "method", "category", "funding",
+                       "basis", "flagged"), controls_from(state), strict=True))
+    assert (values["year-from"], values["year-to"]) == (2024, 2024)
+    one = state_from_controls(state, {**values, "year-from": 2025, "year-to": 2025})
+    assert one.href() == "/tahun/2025"
+    span = state_from_controls(state, {**values, "year-from": 2023, "year-to": 2025})
+    assert span.href() == "/?tahun=2023-2025"
+
+
+# ---- Page states --------------------------------------------------------------------------
+
+def test_empty_database_says_how_to_load(engine):
+    children, _ = build_view(engine, ViewState())
+    assert "Belum ada data" in text_of(children)
+    assert "hemat load" in text_of(children)
+    assert not graphs(children)
+    children, _ = build_view(engine, ViewState(lang="en"))
+    assert "No data yet" in text_of(children)
+
+
+def test_filter_without_data_says_so(known):
+    children, _ = build_view(known, ViewState(year_from=2030, year_to=2031))
+    text = text_of(children)
+    assert "Tidak ada paket untuk pilihan ini" in text
+    links = find(children, lambda c: isinstance(c, dcc.Link) and "Hapus" in text_of(c))
+    assert links and links[0].href == "/"
+    chart = build_slot(known, "chart", "province", ViewState(year_from=2030, year_to=2031),
+                       {"period": "2030–2031"})
+    assert "Tidak ada penghematan" in text_of(chart) and not graphs(chart)
+
+
+def test_unreadable_database_gives_a_message(tmp_path):
+    from etl.db import engine_from_url
+
+    engine = engine_from_url(f"sqlite:///{tmp_path / 'missing.db'}", read_only=True)
+    children, _ = build_view(engine, ViewState())
+    assert "Basis data belum siap" in text_of(children)
+    chart = build_slot(engine, "chart", "province", ViewState(lang="en"), {"period": ""})
+    assert "The database cannot be read right now" in text_of(chart)
+
+
+def test_unknown_region_and_path(known):
+    for path in ("/provinsi/99", "/kabkota/32.99", "/tidak-ada"):
+        children, _ = build_view(known, ViewState.from_url(path, ""))
+        assert "Halaman tidak ditemukan" in text_of(children), path
+
+
+def test_region_views_breadcrumb(known):
+    children, meta = build_view(known, ViewState.from_url("/kabkota/32.04", "?lang=en"))
+    crumbs = find(children, lambda c: isinstance(c, html.Nav))[0]
+    assert text_of(crumbs).split() == ["Indonesia", "Jawa", "Barat", "Kabupaten", "Bandung"]
+    links = find(crumbs, lambda c: isinstance(c, dcc.Link))
+    assert [link.href for link in links] == ["/?lang=en", "/provinsi/32?lang=en"]
+    assert meta["place"] == "Kabupaten Bandung"
+
+
+# ---- Download and app ---------------------------------------------------------------------
+
+def test_download_calls_the_export(known, monkeypatch):
+    calls = []
+    fake = types.ModuleType("dashboard.export")
+    fake.workbook_bytes = lambda engine, f, lang: calls.append((f, lang)) or b"PK-xlsx"
+    fake.export_filename = lambda engine, f, fmt_: f"hemat-32-{fmt_}.xlsx"
+    monkeypatch.setitem(sys.modules, "dashboard.export", fake)
+    import dashboard
+
+    monkeypatch.setattr(dashboard, "export", fake, raising=False)
+    data, status = download_file(known, ViewState(view="province", code="32", lang="en"))
+    assert data["filename"] == "hemat-32-xlsx.xlsx" and data["base64"] and status == ""
+    f, lang = calls[0]
+    assert f.provinces == ("32",) and lang == "en"
+
+
+def test_download_of_the_real_export(known):
+    pytest.importorskip("dashboard.export")
+    data, status = download_file(known, ViewState(view="province", code="32"))
+    assert status == ""
+    assert data["filename"].endswith(".xlsx")
+
+
+def test_app_serves_everything_itself(known, db_url):
+    from dashboard.app import create_app
+
+    client = create_app(db_url).server.test_client()
+    page = client.get("/provinsi/32?lang=en")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert '<html lang="id">' in body
+    import re
+
+    sources = re.findall(r'(?:src|href)="([^"]+)"', body)
+    assert sources and all(s.startswith("/") for s in sources), sources
+    for src in sources:
+        assert client.get(src).status_code == 200, src
+    layout = client.get("/_dash-layout")
+    assert layout.status_code == 200
+
+
+def test_importing_the_app_opens_no_database(monkeypatch, tmp_path):
+    import importlib
+
+    import dashboard.app as app_module
+
+    monkeypatch.setenv("HEMAT_DATABASE_URL", f"sqlite:///{tmp_path / 'nothing.db'}")
+    importlib.reload(app_module)
+    assert not (tmp_path / "nothing.db").exists()
+    server = app_module.server  # built on first access, still without reading the database
+    assert server.name == "dashboard.app"
+    assert not (tmp_path / "nothing.db").exists()
+
+
+def test_options_cache_follows_loads(known):
+    first = options(known)
+    assert first["years"] == [2023, 2024, 2025]
+    assert options(known) is first
