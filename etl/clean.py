@@ -215,6 +215,31 @@ def _hashable(value):
     return repr(value) if isinstance(value, (list, dict)) else value
 
 
+def text_series(series: pd.Series) -> pd.Series:
+    """clean_text over a column, vectorised (package names are mostly distinct)."""
+    text = series.astype("string")
+    has_markup = text.str.contains(r"[<&]", regex=True).fillna(False).astype(bool)
+    if has_markup.any():
+        text[has_markup] = text[has_markup].map(clean_text)
+    text = text.str.replace(_SPACE, " ", regex=True).str.strip()
+    empty = text.isna() | text.str.lower().isin(EMPTY)
+    return text.astype(object).where(~empty.fillna(True).astype(bool), None)
+
+
+def code_series(series: pd.Series) -> pd.Series:
+    """clean_code over a column, vectorised: `4333194.0` → `4333194`, text kept as text."""
+    if pd.api.types.is_float_dtype(series):
+        whole = series.notna() & (series % 1 == 0)
+        out = series.astype(object).where(series.notna(), None)
+        out[whole] = series[whole].astype("int64").astype(str)
+        fraction = series.notna() & ~whole
+        out[fraction] = series[fraction].astype(str)
+        return out
+    text = series.astype("string").str.strip().str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    empty = (text.isna() | text.str.lower().isin(EMPTY)).fillna(True).astype(bool)
+    return text.astype(object).where(~empty, None)
+
+
 _PLAIN = r"-?\d{1,13}(?:\.\d{1,2})?"
 
 

@@ -453,16 +453,42 @@ class Resolver:
     def resolve_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """df has columns province_raw, regency_raw, location_raw, klpd_name, klpd_kind (values
         may be None/NaN; a missing column counts as empty). Returns a DataFrame with the same
-        index and columns province_code, regency_code, region_evidence, region_note. Each
-        distinct tuple is resolved once, then mapped back to its rows."""
+        index and columns province_code, regency_code, region_evidence, region_note.
+
+        Work locations are nearly unique per package, so rows are first resolved without
+        them; only rows whose columns did not settle a regency are resolved again with the
+        location's region part (`... - Bandung (Kab.) - Jawa Barat` → its last two pieces).
+        """
         inputs = df.reindex(columns=list(FRAME_COLUMNS)).astype(object)
         inputs = inputs.where(inputs.notna(), None)
+        out = self._resolve_distinct(inputs.assign(location_raw=None))
+        open_rows = ~((out["region_evidence"] == "columns") & out["regency_code"].notna())
+        has_location = inputs["location_raw"].notna()
+        again = (open_rows & has_location).to_numpy()
+        if again.any():
+            retry = inputs[again].assign(location_raw=inputs.loc[again, "location_raw"].map(
+                _location_key))
+            out.loc[again] = self._resolve_distinct(retry).to_numpy()
+        out.index = df.index
+        return out
+
+    def _resolve_distinct(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        """Resolve each distinct input tuple once, then map the results back to the rows."""
         group = inputs.groupby(list(FRAME_COLUMNS), dropna=False, sort=False).ngroup()
-        firsts = inputs[~group.duplicated().to_numpy()]
-        results = [self.resolve(*row) for row in firsts.itertuples(index=False, name=None)]
+        first = ~group.duplicated().to_numpy()
+        results = [self.resolve(*row) for row in inputs[first].itertuples(index=False, name=None)]
         rows = [(r.province_code, r.regency_code, r.evidence, r.note) for r in results]
         table = pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS), dtype=object)
-        table.index = group[~group.duplicated()].to_numpy()
+        table.index = group[first].to_numpy()
         out = table.reindex(group.to_numpy())
-        out.index = df.index
+        out.index = inputs.index
         return out.astype(object).where(out.notna(), None)
+
+
+def _location_key(text: str) -> str:
+    """The part of a work location that names a region: its last two ' - ' pieces per ';'."""
+    parts = []
+    for part in str(text).split(";"):
+        pieces = _LOCATION_SEP.split(part.strip())
+        parts.append(" - ".join(pieces[-2:]) if len(pieces) >= 2 else part.strip())
+    return "; ".join(p for p in parts if p)

@@ -63,15 +63,15 @@ def _empty(series: pd.Series) -> pd.Series:
 
 def _blank_or_total(used: pd.DataFrame, frame: pd.DataFrame, code_col: str | None) -> pd.Series:
     """Rows with nothing in them, and the TOTAL / JUMLAH rows analysts add at the bottom."""
-    blank = pd.concat([_empty(used[c]) for c in used.columns], axis=1).all(axis=1)
-    if code_col is None or not len(frame):
-        return blank
-    no_code = _empty(frame[code_col])
+    # Only a row without a code can be blank or a total row: look closer at those alone.
+    no_code = _empty(frame[code_col]) if code_col else pd.Series(True, index=frame.index)
     if not no_code.any():
-        return blank
+        return no_code
+    rest = used[no_code]
+    blank = pd.concat([_empty(rest[c]) for c in rest.columns], axis=1).all(axis=1)
     text = frame[no_code].astype(str).agg(" ".join, axis=1)
-    total = text.str.contains(_TOTAL_ROW, case=False, regex=True)
-    return blank | total.reindex(frame.index, fill_value=False)
+    total = text.str.contains(_TOTAL_ROW, case=False, regex=True) if code_col else False
+    return (blank | total).reindex(frame.index, fill_value=False)
 
 
 def _note(problems: dict, index, message) -> None:
@@ -91,25 +91,18 @@ def _clean_column(name: str, series: pd.Series, col: str, problems: dict, out) -
     if name in DATE_FIELDS:
         return clean.map_distinct(series, _iso_date)
     if name in CODE_FIELDS:
-        return clean.map_distinct(series, _safe_code)
+        return clean.code_series(series)
     if name == "year":
         years = clean.map_distinct(series, _safe_year)
         bad = years.map(lambda v: isinstance(v, str))
         _note(problems, years.index[bad], (f"kolom {col}: " + years[bad].astype(str)).to_dict())
         return years.where(~bad, None)
-    return clean.map_distinct(series, clean.clean_text)
+    return clean.text_series(series)
 
 
 def _iso_date(value) -> str | None:
     day = clean.parse_date(value)
     return day.isoformat() if day else None
-
-
-def _safe_code(value):
-    try:
-        return clean.clean_code(value)
-    except clean.BadValue:
-        return clean.clean_text(value)
 
 
 def _safe_year(value):
