@@ -294,20 +294,17 @@ def merged_select(load_id: int):
     m = inner.subquery("m")
     region = [case(*((m.c.best == d[0], m.c[f"{d[0]}_{col}"]) for d in DATASET_PRIORITY))
               .label(col) for col in REGION_COLUMNS]
-    return select(m.c.kind, m.c.code, *(m.c[f] for f in FIELDS), *region), m
+    return select(m.c.kind, m.c.code, *(m.c[f] for f in FIELDS), *region)
 
 
 def rebuild_packages(conn: Connection, load_id: int) -> None:
     """Re-merge, re-flag and replace the packages listed in load_keys for LOAD_ID."""
     for table in (PACKAGES, schema.package_flags):
         conn.execute(delete(table).where(_keyed(table, load_id)))
-    merged, m = merged_select(load_id)
-    rules = quality.rules(m.c)
-    body = merged.add_columns(quality.excluded(rules).label("excluded"),
-                              quality.flag_names(rules).label("flags"),
-                              literal(load_id).label("updated_load_id"))
-    columns = [c.name for c in body.selected_columns]
-    conn.execute(insert(PACKAGES).from_select(columns, body))
+    merged = merged_select(load_id).add_columns(literal(False).label("excluded"),
+                                                literal(load_id).label("updated_load_id"))
+    conn.execute(insert(PACKAGES).from_select([c.name for c in merged.selected_columns], merged))
+    # Flags read the stored row: plain columns are cheaper than the merge's COALESCEs.
     p = PACKAGES.alias("p")
     keyed = exists().where(KEYS.c.load_id == load_id, KEYS.c.kind == p.c.kind,
                            KEYS.c.code == p.c.code)
@@ -318,6 +315,11 @@ def rebuild_packages(conn: Connection, load_id: int) -> None:
             ["kind", "code", "flag", "excludes", "detail"],
             select(p.c.kind, p.c.code, literal(rule.flag), literal(rule.excludes),
                    rule.detail).where(keyed, rule.condition)))
+    f = schema.package_flags
+    flagged = exists().where(f.c.kind == PACKAGES.c.kind, f.c.code == PACKAGES.c.code)
+    rules = quality.rules(PACKAGES.c)
+    conn.execute(update(PACKAGES).where(_keyed(PACKAGES, load_id), flagged).values(
+        excluded=quality.excluded(rules), flags=quality.flag_names(rules)))
 
 
 def refresh(engine: Engine) -> int:

@@ -57,7 +57,7 @@ def clean_table(raw: RawTable) -> Cleaned:
 
 
 def _empty(series: pd.Series) -> pd.Series:
-    text = series.astype("string").str.strip().str.lower()
+    text = series.astype(clean.STR).str.strip().str.lower()
     return (series.isna() | text.isin(clean.EMPTY)).fillna(True).astype(bool)
 
 
