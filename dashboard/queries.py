@@ -13,6 +13,7 @@ from sqlalchemy import Engine, and_, case, func, literal, select, type_coerce
 from etl import schema
 
 p = schema.packages
+c = schema.savings_cube  # pre-aggregated by the loader: what charts and totals read
 r = schema.regions
 SEN = Decimal("0.01")
 GROUPS = ("year", "province", "regency", "method", "category", "kind", "funding")
@@ -81,23 +82,23 @@ def _money(x: Decimal) -> str:
     return str(Decimal(x).quantize(SEN))
 
 
-def where(f: Filters):
-    """The SQL condition for F over packages (parameterised)."""
+def where(f: Filters, t=p):
+    """The SQL condition for F over packages, or over the savings cube (parameterised)."""
     conds = []
     if f.years:
-        conds.append(p.c.year.in_(f.years))
+        conds.append(t.c.year.in_(f.years))
     if f.kind:
-        conds.append(p.c.kind == f.kind)
+        conds.append(t.c.kind == f.kind)
     if f.provinces:
-        conds.append(p.c.province_code.in_(f.provinces))
+        conds.append(t.c.province_code.in_(f.provinces))
     if f.regencies:
-        conds.append(p.c.regency_code.in_(f.regencies))
+        conds.append(t.c.regency_code.in_(f.regencies))
     if f.methods:
-        conds.append(p.c.method.in_(f.methods))
+        conds.append(t.c.method.in_(f.methods))
     if f.categories:
-        conds.append(p.c.category.in_(f.categories))
+        conds.append(t.c.category.in_(f.categories))
     if f.fundings:
-        conds.append(p.c.funding.in_(f.fundings))
+        conds.append(t.c.funding.in_(f.fundings))
     return and_(literal(True), *conds)
 
 
@@ -118,22 +119,53 @@ def _measures(f: Filters):
     ]
 
 
-def _group_columns(by: str):
+def _cube_measures(f: Filters):
+    """_measures over the savings cube: the same figures from pre-aggregated rows."""
+    kept = c.c.excluded.is_(False) if not f.include_flagged else literal(True)
+    zero = literal(0, schema.Money)
+
+    def kept_sum(col, else_=None):
+        return func.sum(case((kept, col), else_=else_))
+
+    return [
+        func.coalesce(func.sum(c.c.packages), 0).label("packages"),
+        kept_sum(c.c.counted, 0).label("contracted"),
+        func.coalesce(kept_sum(c.c.pagu), zero).label("pagu"),
+        func.coalesce(kept_sum(c.c.hps), zero).label("hps"),
+        func.coalesce(kept_sum(c.c.kontrak), zero).label("kontrak"),
+        func.coalesce(kept_sum(c.c.kontrak_with_hps), zero).label("kontrak_with_hps"),
+        kept_sum(c.c.with_hps, 0).label("hps_contracted"),
+        func.sum(case((c.c.excluded.is_(True), c.c.counted), else_=0)).label("excluded"),
+    ]
+
+
+def _group_columns(by: str, t=p):
     if by == "year":
-        return [p.c.year]
+        return [t.c.year]
     if by == "province":
-        return [p.c.province_code]
+        return [t.c.province_code]
     if by == "regency":
-        return [p.c.regency_code, p.c.province_code]
-    return [getattr(p.c, by)]
+        return [t.c.regency_code, t.c.province_code]
+    return [getattr(t.c, by)]
 
 
-def summary(engine: Engine, by: str, f: Filters = Filters()) -> list[SummaryRow]:
-    """One row per group (year, province, regency, method, category, kind or funding)."""
+def _source(f: Filters, from_packages: bool):
+    """(table, measures) to aggregate: the cube, or packages themselves for a recount."""
+    return (p, _measures(f)) if from_packages else (c, _cube_measures(f))
+
+
+def summary(engine: Engine, by: str, f: Filters = Filters(), *,
+            from_packages: bool = False) -> list[SummaryRow]:
+    """One row per group (year, province, regency, method, category, kind or funding).
+
+    Reads the savings cube; from_packages=True recounts from the packages (slow at national
+    scale; tests use it to check the cube).
+    """
     if by not in GROUPS:
         raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(GROUPS)}")
-    cols = _group_columns(by)
-    query = select(*cols, *_measures(f)).where(where(f)).group_by(*cols)
+    t, measures = _source(f, from_packages)
+    cols = _group_columns(by, t)
+    query = select(*cols, *measures).where(where(f, t)).group_by(*cols)
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
         names = _region_names(conn) if by in ("province", "regency") else {}
@@ -141,10 +173,11 @@ def summary(engine: Engine, by: str, f: Filters = Filters()) -> list[SummaryRow]
     return sorted(out, key=lambda s: _sort_key(by, s))
 
 
-def total(engine: Engine, f: Filters = Filters()) -> SummaryRow:
+def total(engine: Engine, f: Filters = Filters(), *, from_packages: bool = False) -> SummaryRow:
     """The headline: one row over everything F selects."""
+    t, measures = _source(f, from_packages)
     with engine.connect() as conn:
-        row = conn.execute(select(*_measures(f)).where(where(f))).mappings().one()
+        row = conn.execute(select(*measures).where(where(f, t))).mappings().one()
     return _row("all", {**row, "group": "all"}, {})
 
 
@@ -278,8 +311,8 @@ def summary_cross(engine: Engine, by: str, then: str, f: Filters = Filters()) ->
     """
     if by not in GROUPS or then not in GROUPS or by == then:
         raise ValueError(f"need two different groupings of {', '.join(GROUPS)}")
-    cols = list(dict.fromkeys([*_group_columns(by), *_group_columns(then)]))
-    query = select(*cols, *_measures(f)).where(where(f)).group_by(*cols)
+    cols = list(dict.fromkeys([*_group_columns(by, c), *_group_columns(then, c)]))
+    query = select(*cols, *_cube_measures(f)).where(where(f, c)).group_by(*cols)
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
         names = _region_names(conn) if {by, then} & {"province", "regency"} else {}
@@ -447,8 +480,8 @@ def _add_rows(acc: SummaryRow | None, row: SummaryRow, key: str) -> SummaryRow:
 
 def headline(engine: Engine, f: Filters = Filters()) -> SummaryRow:
     """total() plus the budget years F spans (extra["year_min"], extra["year_max"])."""
-    query = select(*_measures(f), func.min(p.c.year).label("year_min"),
-                   func.max(p.c.year).label("year_max")).where(where(f))
+    query = select(*_cube_measures(f), func.min(c.c.year).label("year_min"),
+                   func.max(c.c.year).label("year_max")).where(where(f, c))
     with engine.connect() as conn:
         row = conn.execute(query).mappings().one()
     out = _row("all", {**row, "group": "all"}, {})

@@ -298,7 +298,14 @@ def merged_select(load_id: int):
 
 
 def rebuild_packages(conn: Connection, load_id: int) -> None:
-    """Re-merge, re-flag and replace the packages listed in load_keys for LOAD_ID."""
+    """Re-merge, re-flag and replace the packages listed in load_keys for LOAD_ID, and bring
+    the savings cube up to date for the budget years and kinds they were and are in."""
+    years_before = _years_kinds(conn, load_id)
+    _replace_packages(conn, load_id)
+    refresh_cube(conn, years_before | _years_kinds(conn, load_id))
+
+
+def _replace_packages(conn: Connection, load_id: int) -> None:
     for table in (PACKAGES, schema.package_flags):
         conn.execute(delete(table).where(_keyed(table, load_id)))
     merged = merged_select(load_id).add_columns(literal(False).label("excluded"),
@@ -322,6 +329,31 @@ def rebuild_packages(conn: Connection, load_id: int) -> None:
         excluded=quality.excluded(rules), flags=quality.flag_names(rules)))
 
 
+def _years_kinds(conn: Connection, load_id: int) -> set[tuple]:
+    p = PACKAGES.c
+    return set(conn.execute(select(p.year, p.kind).where(_keyed(PACKAGES, load_id))
+                            .distinct()).all())
+
+
+def refresh_cube(conn: Connection, years_kinds: set[tuple]) -> None:
+    """Recompute the savings cube rows of these (budget year, kind) pairs from packages."""
+    cube, p = schema.sen_view(schema.savings_cube), PACKAGES.c
+    counted = and_(p.pagu.isnot(None), p.kontrak.isnot(None))
+    with_hps = and_(counted, p.hps.isnot(None))
+    dims = [p[d] for d in schema.CUBE_DIMENSIONS]
+    body = select(*dims, func.count(), func.sum(case((counted, 1), else_=0)),
+                  func.sum(case((with_hps, 1), else_=0)), func.sum(case((counted, p.pagu))),
+                  func.sum(case((with_hps, p.hps))), func.sum(case((counted, p.kontrak))),
+                  func.sum(case((with_hps, p.kontrak))))
+    columns = [*schema.CUBE_DIMENSIONS, "packages", "counted", "with_hps", "pagu", "hps",
+               "kontrak", "kontrak_with_hps"]
+    for year, kind in years_kinds:
+        same_year = cube.c.year.is_(None) if year is None else cube.c.year == year
+        conn.execute(delete(cube).where(same_year, cube.c.kind == kind))
+        in_pair = and_(p.year.is_(None) if year is None else p.year == year, p.kind == kind)
+        conn.execute(insert(cube).from_select(columns, body.where(in_pair).group_by(*dims)))
+
+
 def refresh(engine: Engine) -> int:
     """Re-resolve regions and re-flag every package (after new aliases or thresholds)."""
     schema.create_schema(engine)
@@ -333,6 +365,8 @@ def refresh(engine: Engine) -> int:
             ["load_id", "kind", "code"],
             select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)))
         rebuild_packages(conn, 0)
+        conn.execute(delete(schema.savings_cube))
+        refresh_cube(conn, _years_kinds(conn, 0))
         count = _count_keyed(conn, PACKAGES, 0)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
     return count

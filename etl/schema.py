@@ -160,6 +160,34 @@ packages = Table(
 )
 Index("ix_packages_year_kind", packages.c.year, packages.c.kind)
 Index("ix_packages_province", packages.c.province_code, packages.c.regency_code)
+Index("ix_packages_satker", packages.c.satker_code)
+
+# Savings pre-aggregated per combination of the dashboard's filters: the loader keeps it current
+# (per budget year and kind it touched), so that a chart at a million packages reads a few
+# thousand rows. A package counts when it has both pagu and nilai kontrak.
+CUBE_DIMENSIONS = ("year", "kind", "province_code", "regency_code", "method", "category",
+                   "funding", "excluded")
+savings_cube = Table(
+    "savings_cube",
+    metadata,
+    Column("year", Integer),
+    Column("kind", String(12), nullable=False),
+    Column("province_code", String(2)),
+    Column("regency_code", String(5)),
+    Column("method", String(60)),
+    Column("category", String(80)),
+    Column("funding", String(40)),
+    Column("excluded", Boolean, nullable=False),
+    Column("packages", Integer, nullable=False),
+    Column("counted", Integer, nullable=False),
+    Column("with_hps", Integer, nullable=False),  # counted and with an HPS
+    Column("pagu", Money),  # sums over counted packages
+    Column("hps", Money),  # sums over counted packages with an HPS
+    Column("kontrak", Money),
+    Column("kontrak_with_hps", Money),
+)
+Index("ix_cube_year_kind", savings_cube.c.year, savings_cube.c.kind)
+Index("ix_cube_region", savings_cube.c.province_code, savings_cube.c.regency_code)
 
 package_flags = Table(
     "package_flags",

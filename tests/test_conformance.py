@@ -12,6 +12,7 @@ from dashboard.queries import Filters, summary
 from etl import schema
 from etl.load import load_paths
 from tests.conftest import REAL_SAMPLES, need
+from tests.test_load import assert_cube_matches_packages
 
 K = REAL_SAMPLES / "inaproc-kemnaker-2023"
 B = REAL_SAMPLES / "isb-kab-bandung-2025"
@@ -68,6 +69,7 @@ def test_kemnaker_all_files_any_order_twice(engine):
         multi = conn.execute(select(p.c.province_code, p.c.regency_code).where(
             p.c.kind == "non-tender", p.c.regency_raw.contains(","))).all()
     assert len(with_method) == 124  # results that find their announcement
+    assert_cube_matches_packages(engine)
     assert multi == [("32", None)] * 6
 
 
@@ -89,6 +91,7 @@ def test_bandung_json_then_csv_and_announcements(engine):
         joined = conn.execute(select(p.c.code).where(
             p.c.kind == "tender", p.c.kontrak.isnot(None), p.c.method.is_(None))).all()
     assert methods == {"Tender": 56, "Seleksi": 36, None: 1}
+    assert_cube_matches_packages(engine)
     assert joined == []
 
 
