@@ -29,7 +29,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy import Engine
@@ -659,10 +659,20 @@ class _Sheet:
         self.ws.append(cells)
 
     def append(self, row: dict, total: bool = False) -> None:
-        cells = self.total_cells if total else self.data_cells
-        for cell, col in zip(cells, self.columns, strict=True):
-            _set(cell, col, col.value(row), self.lang)
-        self.ws.append(cells)
+        out = []
+        for cell, col in zip(self.total_cells if total else self.data_cells, self.columns,
+                             strict=True):
+            value = _prepared(col, col.value(row), self.lang)
+            if total:
+                _put(cell, value)  # styled even when empty: the row's fill runs across
+                out.append(cell)
+            elif value is None or (col.kind in PLAIN_KINDS and not _risky(value)):
+                # No style needed: the cheapest path through openpyxl; None writes nothing.
+                out.append(value)
+            else:
+                _put(cell, value)
+                out.append(cell)
+        self.ws.append(out)
         if not total:
             self.rows += 1
 
@@ -671,17 +681,35 @@ class _Sheet:
         self.ws.auto_filter.ref = f"A1:{last}{self.rows + 1}"
 
 
-def _set(cell, col: Col, value, lang: str) -> None:
-    """Put VALUE in CELL as the column's kind; text is always a string, never a formula."""
+# Kinds whose cells need no number format: written as plain values unless the text is risky.
+PLAIN_KINDS = ("text", "code", "bool", "year")
+
+
+def _risky(value) -> bool:
+    """Text openpyxl would store as a formula or an error, or Excel turn into one on edit."""
+    return isinstance(value, str) and (value.startswith(FORMULA_START) or value in ERROR_CODES)
+
+
+def _prepared(col: Col, value, lang: str):
+    """VALUE as the column's kind shows it: Ya/Tidak, a year as a number, clean text."""
+    if value is None:
+        return None
     if col.kind == "bool":
-        value = _bool_text(value, lang)
-    elif col.kind == "year" and isinstance(value, str) and value.isdigit():
-        value = int(value)
+        return _bool_text(value, lang)
+    if col.kind == "year" and isinstance(value, str) and value.isdigit():
+        return int(value)
+    return _clean_text(value) if isinstance(value, str) else value
+
+
+def _put(cell, value) -> None:
+    """Put VALUE in CELL; text is always a string, never a formula."""
+    cell.value = value
     if isinstance(value, str):
-        cell.value = _clean_text(value)
         cell.data_type = "s"  # openpyxl would read "=..." as a formula and "#N/A" as an error
-    else:
-        cell.value = value
+
+
+def _set(cell, col: Col, value, lang: str) -> None:
+    _put(cell, _prepared(col, value, lang))
 
 
 def _table_sheets(wb: Workbook, table: Table, lang: str, progress: _Progress) -> None:
