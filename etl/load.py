@@ -11,6 +11,7 @@ The merge and the flags are computed in SQL over the packages a file touched.
 
 import hashlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from sqlalchemy import (
 from . import quality, regions, schema
 from .bulk import insert_frame
 from .read import SUFFIXES, ReadError, read_export
-from .rows import FIELDS, clean_table
+from .rows import FIELDS, Cleaned, clean_table
 
 DATASET_PRIORITY = ("result", "announcement", "contract")
 REGION_COLUMNS = ("province_code", "regency_code", "region_evidence", "region_note")
@@ -76,15 +77,25 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[LoadResult]:
-    """Load each file in its own transaction; a failed file is reported and skipped."""
+    """Load each file in its own transaction; a failed file is reported and skipped.
+
+    progress(path, fraction) is called as each file advances. While one file is written, the
+    next is read and cleaned on a second thread (pyarrow and the database release the GIL).
+    """
     schema.create_schema(engine)
     resolver = make_resolver(engine)
+    files = expand_paths(paths)
     results = []
-    for path in expand_paths(paths):
-        try:
-            results.append(load_file(engine, path, resolver, progress))
-        except LoadError as exc:
-            results.append(LoadResult(path, error=str(exc)))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upcoming = pool.submit(prepare, files[0]) if files else None
+        for i, path in enumerate(files):
+            prepared = upcoming.result()
+            upcoming = pool.submit(prepare, files[i + 1]) if i + 1 < len(files) else None
+            report = (lambda fraction, path=path: progress(path, fraction)) if progress else None
+            try:
+                results.append(write_prepared(engine, prepared, resolver, report))
+            except LoadError as exc:
+                results.append(LoadResult(path, error=str(exc)))
     return results
 
 
@@ -106,25 +117,49 @@ def store_aliases(engine: Engine, rows: list[dict]) -> None:
             conn.execute(insert(schema.region_aliases), clean_rows)
 
 
-def load_file(engine: Engine, path: Path, resolver=None, progress=None) -> LoadResult:
-    """Load one export file in one transaction; raises LoadError and writes nothing on failure."""
+@dataclass
+class Prepared:
+    """A file read and cleaned, not yet written; or the reason it cannot be read."""
+
+    path: Path
+    layout: object = None
+    cleaned: Cleaned | None = None
+    rows_read: int = 0
+    error: str | None = None
+
+
+def prepare(path: Path) -> Prepared:
+    """Read and clean one file (touches no database)."""
     path = Path(path)
     try:
         raw = read_export(path)
-        cleaned = clean_table(raw)
+        return Prepared(path, raw.layout, clean_table(raw), len(raw.frame))
     except ReadError as exc:
-        raise LoadError(str(exc)) from exc
-    resolver = resolver or make_resolver(engine)
-    result = LoadResult(path, raw.layout.name, rows_read=len(raw.frame),
+        return Prepared(path, error=str(exc))
+    except Exception as exc:  # a reader's own failure on a damaged file
+        return Prepared(path, error=f"{path}: tidak dapat dibaca ({exc})")
+
+
+def load_file(engine: Engine, path: Path, resolver=None, progress=None) -> LoadResult:
+    """Load one export file in one transaction; raises LoadError and writes nothing on failure."""
+    return write_prepared(engine, prepare(path), resolver or make_resolver(engine), progress)
+
+
+def write_prepared(engine: Engine, prepared: Prepared, resolver, progress=None) -> LoadResult:
+    """Write a prepared file in one transaction; LoadError (and nothing written) on failure."""
+    if prepared.error:
+        raise LoadError(prepared.error)
+    path, cleaned, layout = prepared.path, prepared.cleaned, prepared.layout
+    result = LoadResult(path, layout.name, rows_read=prepared.rows_read,
                         rows_loaded=len(cleaned.frame), rows_rejected=len(cleaned.rejects),
                         rows_skipped=cleaned.skipped)
     _report = progress or (lambda fraction: None)
     try:
         with engine.begin() as conn:
-            result.load_id = _start_load(conn, path, raw.layout.name, result)
+            result.load_id = _start_load(conn, path, layout.name, result)
             _write_rejects(conn, result.load_id, cleaned.rejects)
             _report(0.2)
-            _merge(conn, raw.layout, cleaned.frame, result, resolver, _report)
+            _merge(conn, layout, cleaned.frame, result, resolver, _report)
             conn.execute(update(schema.loads).where(schema.loads.c.id == result.load_id).values(
                 packages_new=result.packages_new, packages_updated=result.packages_updated,
                 packages_unchanged=result.packages_unchanged, finished_at=datetime.now()))

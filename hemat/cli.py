@@ -122,11 +122,9 @@ def cmd_load(args) -> int:
     if not files:
         print("Tidak ada berkas ekspor di jalur yang diberikan.", file=sys.stderr)
         return 2
-    results = []
-    for i, path in enumerate(files, 1):
-        bar = _Progress(f"[{i}/{len(files)}] {path.name}")
-        results += load_paths(engine, [path], progress=bar.update)
-        bar.done()
+    bar = _Progress(files)
+    results = load_paths(engine, files, progress=bar.update)
+    bar.done()
     _print_load_table(results)
     failed = [r for r in results if r.error]
     for r in failed:
@@ -135,18 +133,24 @@ def cmd_load(args) -> int:
 
 
 class _Progress:
-    """A one-line progress bar on stderr (only on a terminal)."""
+    """A one-line progress bar on stderr per file (a plain line per file off a terminal)."""
 
-    def __init__(self, label: str):
-        self.label = label
+    def __init__(self, files):
+        self.files = [Path(f) for f in files]
         self.tty = sys.stderr.isatty()
-        print(f"{label} ...", file=sys.stderr, end="\r" if self.tty else "\n", flush=True)
+        self.current = None
 
-    def update(self, fraction: float) -> None:
+    def update(self, path, fraction: float) -> None:
+        if path != self.current:
+            self.current = path
+            n = self.files.index(Path(path)) + 1 if Path(path) in self.files else 0
+            self.label = f"[{n}/{len(self.files)}] {Path(path).name}"
+            if not self.tty:
+                print(f"{self.label} ...", file=sys.stderr, flush=True)
         if self.tty:
             filled = int(fraction * 30)
-            print(f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}",
-                  file=sys.stderr, end="\r", flush=True)
+            print(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}",
+                  file=sys.stderr, end="", flush=True)
 
     def done(self) -> None:
         if self.tty:
@@ -255,8 +259,9 @@ def cmd_export(args) -> int:
     from dashboard.export import export
 
     engine = _ensure_db(args)
-    bar = _Progress("ekspor")
-    paths = export(engine, _filters(args), args.format, args.output, args.lang, bar.update)
+    bar = _Progress(["ekspor"])
+    paths = export(engine, _filters(args), args.format, args.output, args.lang,
+                   lambda fraction: bar.update("ekspor", fraction))
     bar.done()
     for path in paths:
         print(path)
