@@ -105,10 +105,11 @@ def _engine(args, read_only=False):
 
 
 def _ensure_db(args):
-    """An engine on an existing, initialised database; exits with a hint otherwise."""
+    """An engine on an initialised database (created empty when missing), named on stderr."""
     from etl import schema
 
     engine = _engine(args)
+    print(f"Basis data: {db.describe(engine)}", file=sys.stderr)
     schema.create_schema(engine)
     return engine
 
