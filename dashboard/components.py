@@ -20,6 +20,7 @@ META = "view-meta"
 HEADER = "header"
 LANG_LINKS = "lang-links"
 FILTERS = "filters"
+FILTER_PANEL = "filter-panel"
 VIEW = "view"
 DOWNLOAD = "download"
 DOWNLOAD_BUTTON = "download-button"
@@ -105,14 +106,16 @@ def make_filter_bar(state, opts: dict):
     groups = [{"label": t(f"cat_{g}", lang), "value": g} for g in _category_groups(opts)]
     year_from = state.year_from if state.view != "year" else int(state.code)
     year_to = state.year_to if state.view != "year" else int(state.code)
-    return html.Section([
-        html.H2(t("filters_title", lang), className="visually-hidden"),
+    return html.Details([
+        html.Summary(html.H2(t("filters_title", lang))),
         html.Div([
-            _field(t("year_from", lang), _dropdown(
-                F_YEAR_FROM, years, year_from, t("year_any", lang), lang, multi=False),
-                F_YEAR_FROM),
-            _field(t("year_to", lang), _dropdown(
-                F_YEAR_TO, years, year_to, t("year_any", lang), lang, multi=False), F_YEAR_TO),
+            html.Div([
+                _field(t("year_from", lang), _dropdown(
+                    F_YEAR_FROM, years, year_from, t("year_any", lang), lang, multi=False),
+                    F_YEAR_FROM),
+                _field(t("year_to", lang), _dropdown(
+                    F_YEAR_TO, years, year_to, t("year_any", lang), lang, multi=False),
+                    F_YEAR_TO)], className="years"),
             _field(t("method", lang), _dropdown(
                 F_METHOD, opts["methods"], list(state.methods), t("method_all", lang), lang),
                 F_METHOD),
@@ -143,7 +146,7 @@ def make_filter_bar(state, opts: dict):
                         type="button", title=t("download_hint", lang)),
             html.Span(id=DOWNLOAD_STATUS, className="download-status", role="status"),
         ], className="filter-actions"),
-    ], className="filters", **{"aria-label": t("filters_title", lang)})
+    ], className="filters", id=FILTER_PANEL, open=True)
 
 
 def _category_groups(opts: dict) -> list[str]:
@@ -256,7 +259,7 @@ def make_satker_table(rows, state, lang: str, caption: str):
             t("col_rate", lang), t("col_kontrak", lang), t("col_contracted", lang)]
     body = [html.Tr([
         html.Th(dcc.Link(r.name, href=state.href(satker=r.group, page=1) + "#paket")
-                if r.group != "unresolved" else t("unknown", lang), scope="row"),
+                if r.group != "unresolved" else r.name or t("unknown", lang), scope="row"),
         html.Td(r.extra.get("klpd") or "–"),
         _num(money(savings_of(r, basis), lang)), _num(fmt.percent(rate_of(r, basis), lang)),
         _num(money(kontrak_of(r, basis), lang)), _num(fmt.integer(counted_of(r, basis), lang)),

@@ -103,23 +103,18 @@ def ranked_bars(rows, labels, targets, lang: str, basis: str, title_key: str, pe
 
 
 def year_bars(rows, lang: str, basis: str, period: str, targets=None) -> go.Figure:
-    """Vertical bars of savings per budget year, oldest first."""
+    """Vertical bars of savings per budget year, oldest first; values under each year."""
     labels = [r.name if r.group != "unresolved" else t("no_year", lang) for r in rows]
     targets = targets or [None] * len(rows)
     scaled, text, custom, colors, unit_index = _trace_data(rows, labels, targets, lang, basis)
+    ticks = [f"{label}<br><b>{value.replace(' (', '</b><br>(')}"
+             for label, value in zip(labels, text, strict=True)]
     fig = go.Figure(go.Bar(
-        x=labels, y=scaled, marker_color=colors, text=text, textposition="outside",
-        cliponaxis=False, customdata=custom, hovertemplate=_hover(lang, basis)))
-    _layout(fig, chart_title("chart_year", lang, period, unit_index), lang, height=380)
-    fig.update_xaxes(title_text=t("axis_year", lang), type="category", fixedrange=True)
+        x=list(range(len(rows))), y=scaled, marker_color=colors, customdata=custom,
+        hovertemplate=_hover(lang, basis)))
+    _layout(fig, chart_title("chart_year", lang, period, unit_index), lang, height=400)
+    fig.update_xaxes(title_text=t("axis_year", lang), fixedrange=True, tickmode="array",
+                     tickvals=list(range(len(rows))), ticktext=ticks, automargin=True)
     fig.update_yaxes(title_text=t("axis_savings", lang, unit=fmt.unit_word(unit_index, lang)),
-                     range=_padded_range(scaled), gridcolor=GRID, zerolinecolor=INK,
-                     fixedrange=True)
+                     gridcolor=GRID, zerolinecolor=INK, fixedrange=True)
     return fig
-
-
-def _padded_range(values: list[float]) -> list[float]:
-    """Room for the labels outside the bars, on both sides of zero when needed."""
-    low, high = min(0.0, *values), max(0.0, *values)
-    span = (high - low) or 1.0
-    return [low - 0.4 * span if low < 0 else 0.0, high + 0.4 * span if high > 0 else 0.0]

@@ -543,14 +543,17 @@ def packages_page(engine: Engine, f: Filters = Filters(), *, satker: str | None 
 
 
 def filter_options(engine: Engine) -> dict:
-    """The values the filters offer: years, methods, categories, fundings (sorted)."""
+    """The values the filters offer: years, methods, categories, fundings (sorted).
+
+    Read from the savings cube, which holds every combination of them in few rows.
+    """
     with engine.connect() as conn:
         def distinct(col):
             rows = conn.execute(select(col).where(col.isnot(None)).distinct()).scalars()
             return sorted(rows)
 
-        return {"years": distinct(p.c.year), "methods": distinct(p.c.method),
-                "categories": distinct(p.c.category), "fundings": distinct(p.c.funding)}
+        return {"years": distinct(c.c.year), "methods": distinct(c.c.method),
+                "categories": distinct(c.c.category), "fundings": distinct(c.c.funding)}
 
 
 def data_version(engine: Engine):

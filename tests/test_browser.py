@@ -128,11 +128,14 @@ def browser():
 # ---- What a person sees --------------------------------------------------------------------
 
 def wait_until(driver, condition, what: str):
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # Dash replaces elements as callbacks answer: an element found a moment ago may be gone.
+    wait = WebDriverWait(driver, WAIT, poll_frequency=0.2,
+                         ignored_exceptions=(StaleElementReferenceException,))
     try:
-        return WebDriverWait(driver, WAIT, poll_frequency=0.2).until(lambda d: condition(d))
+        return wait.until(lambda d: condition(d))
     except TimeoutException:
         shot(driver, "timeout")
         pytest.fail(f"waited for {what}; page says:\n{page_text(driver)[:3000]}")
@@ -193,13 +196,24 @@ def click_first_bar(driver, graph_name: str) -> None:
 
 
 def shot(driver, name: str) -> Path:
-    """A screenshot of the whole page, as tall as the content."""
+    """A screenshot of the whole page, as tall as its content; the window is restored after."""
     ARTIFACTS.mkdir(exist_ok=True)
-    width = driver.get_window_size()["width"]
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(width, min(max(height, 600), 8000))
+    height = min(max(driver.execute_script(
+        "return document.documentElement.scrollHeight"), 600), 8000)
+    phone = driver.execute_script("return window.innerWidth") == PHONE[0]
+    size = driver.get_window_size()
+    if phone:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": PHONE[0], "height": height, "deviceScaleFactor": 2, "mobile": True})
+    else:
+        driver.set_window_size(size["width"], height)
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
+    if phone:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 2, "mobile": True})
+    else:
+        driver.set_window_size(size["width"], size["height"])
     return path
 
 
@@ -230,7 +244,6 @@ def test_year_province_language_and_copied_link(server, browser):
     national = card_values(driver)
     assert national[0].startswith("Rp") and "miliar" in national[0]
     shot(driver, "desktop-overview")
-    driver.set_window_size(*DESKTOP)
 
     # The year: 2024 to 2024. The URL follows, and so do the titles and the cards.
     pick(driver, "year-from", "2024")
@@ -252,7 +265,6 @@ def test_year_province_language_and_copied_link(server, browser):
     wait_until(driver, lambda d: "Daftar paket, 2024" in page_text(d), "the package list")
     province_cards = card_values(driver)
     shot(driver, "desktop-province")
-    driver.set_window_size(*DESKTOP)
 
     # English: every text switches, the figures stay.
     from selenium.webdriver.common.by import By
@@ -307,12 +319,10 @@ def test_phone_and_empty_filter(server, browser):
     width = driver.execute_script("return document.documentElement.scrollWidth")
     assert width <= PHONE[0], "nothing sticks out sideways on a phone"
     shot(driver, "phone-province")
-    driver.set_window_size(*PHONE)
     driver.get(server + "/?tahun=2031")
     wait_until(driver, lambda d: "Tidak ada paket untuk pilihan ini" in page_text(d),
                "the no-match message")
     shot(driver, "phone-no-match")
-    driver.set_window_size(*PHONE)
     driver.get(server + "/?lang=en")
     wait_for_chart(driver, "Savings by province")
     shot(driver, "phone-overview-en")

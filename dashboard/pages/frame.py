@@ -167,6 +167,11 @@ def register(app, engine) -> None:
             return header, None
         return header, c.make_filter_bar(state, opts) if opts["years"] else None
 
+    # Phones open the page on the figures: the filter panel starts folded there.
+    app.clientside_callback(
+        "function(id) { return window.innerWidth > 700; }",
+        Output(c.FILTER_PANEL, "open"), Input(c.FILTER_PANEL, "id"))
+
     @app.callback(Output(c.LANG_LINKS, "children"), Input(c.URL, "pathname"),
                   Input(c.URL, "search"))
     def lang_links(pathname, search):
