@@ -455,19 +455,26 @@ class Resolver:
         may be None/NaN; a missing column counts as empty). Returns a DataFrame with the same
         index and columns province_code, regency_code, region_evidence, region_note.
 
-        Work locations are nearly unique per package, so rows are first resolved without
-        them; only rows whose columns did not settle a regency are resolved again with the
-        location's region part (`... - Bandung (Kab.) - Jawa Barat` → its last two pieces).
+        Work locations and buyers vary far more than region columns, so rows are first resolved
+        from the columns alone; only rows the columns did not settle are resolved again with
+        the buyer, then with the location's region part (`... - Bandung (Kab.) - Jawa Barat` →
+        its last two pieces). The outcome is the one resolve() gives each row.
         """
         inputs = df.reindex(columns=list(FRAME_COLUMNS)).astype(object)
         inputs = inputs.where(inputs.notna(), None)
-        out = self._resolve_distinct(inputs.assign(location_raw=None))
-        open_rows = ~((out["region_evidence"] == "columns") & out["regency_code"].notna())
-        has_location = inputs["location_raw"].notna()
-        again = (open_rows & has_location).to_numpy()
-        if again.any():
-            retry = inputs[again].assign(location_raw=inputs.loc[again, "location_raw"].map(
-                _location_key))
+        # Explicit columns come first and, naming one regency, decide alone: most rows end here.
+        out = self._resolve_distinct(inputs.assign(location_raw=None, klpd_name=None,
+                                                   klpd_kind=None))
+        for stage in ("buyer", "location"):
+            open_rows = ~((out["region_evidence"] == "columns") & out["regency_code"].notna())
+            again = open_rows.to_numpy().copy()
+            if stage == "location":
+                again &= inputs["location_raw"].notna().to_numpy()
+            if not again.any():
+                break
+            retry = inputs[again]
+            retry = (retry.assign(location_raw=None) if stage == "buyer" else
+                     retry.assign(location_raw=retry["location_raw"].map(_location_key)))
             out.loc[again] = self._resolve_distinct(retry).to_numpy()
         out.index = df.index
         return out
