@@ -51,7 +51,8 @@ def slot(kind: str, name: str, lang: str):
     """A place a callback fills (kind "chart" or "table"); it says 'loading' until then."""
     return dcc.Loading(html.Div(t("loading", lang), id={"type": kind, "name": name},
                                 className=f"slot slot-{kind}"),
-                       delay_show=400, type="dot", color="#0072B2")
+                       delay_show=400, type="dot", color="#0072B2",
+                       parent_className=f"slot-wrap slot-wrap-{name}")
 
 
 def make_message(title: str, text: str, *extra, kind: str = "info"):
@@ -62,6 +63,8 @@ def make_message(title: str, text: str, *extra, kind: str = "info"):
 
 def money(value, lang: str, cls: str = ""):
     """Short rupiah with the full value on hover and for screen readers."""
+    if value is None:
+        return html.Span("–", className=f"money {cls}".strip())
     return html.Span(fmt.rupiah_short(value, lang), title=fmt.rupiah_full(value, lang),
                      className=f"money {cls}".strip())
 

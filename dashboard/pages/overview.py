@@ -12,7 +12,10 @@ def layout(state, total, meta):
     lang = state.lang
     return [
         c.make_cards(total, lang, state.basis, state.flagged),
-        c.html.Div([c.slot("chart", "province", lang), c.slot("chart", "year", lang),
-                    c.slot("chart", "method", lang), c.slot("chart", "category", lang)],
-                   className="grid"),
+        # The long province ranking on the left, the shorter charts stacked beside it.
+        c.html.Div([
+            c.html.Div(c.slot("chart", "province", lang), className="column"),
+            c.html.Div([c.slot("chart", "year", lang), c.slot("chart", "method", lang),
+                        c.slot("chart", "category", lang)], className="column"),
+        ], className="grid"),
     ]

@@ -15,7 +15,10 @@ def layout(state, total, meta):
     lang = state.lang
     return [
         c.make_cards(total, lang, state.basis, state.flagged),
-        c.html.Div([c.slot("chart", "province", lang), c.slot("chart", "method", lang),
-                    c.slot("chart", "category", lang)], className="grid"),
+        c.html.Div([
+            c.html.Div(c.slot("chart", "province", lang), className="column"),
+            c.html.Div([c.slot("chart", "method", lang), c.slot("chart", "category", lang)],
+                       className="column"),
+        ], className="grid"),
         c.html.Div(c.slot("table", "packages", lang), id="paket"),
     ]
