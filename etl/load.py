@@ -29,6 +29,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    tuple_,
     update,
 )
 
@@ -298,8 +299,11 @@ def _write_keys(conn: Connection, load_id: int, keys: pd.DataFrame) -> None:
 
 
 def _keyed(table, load_id: int):
+    """TABLE's rows for the packages in load_keys. A row-value IN lets SQLite probe the
+    table's primary key per listed package instead of scanning the whole table."""
     k = KEYS.c
-    return exists().where(k.load_id == load_id, k.kind == table.c.kind, k.code == table.c.code)
+    return tuple_(table.c.kind, table.c.code).in_(
+        select(k.kind, k.code).where(k.load_id == load_id))
 
 
 def _count_keyed(conn: Connection, table, load_id: int) -> int:
@@ -348,8 +352,7 @@ def _replace_packages(conn: Connection, load_id: int) -> None:
     conn.execute(insert(PACKAGES).from_select([c.name for c in merged.selected_columns], merged))
     # Flags read the stored row: plain columns are cheaper than the merge's COALESCEs.
     p = PACKAGES.alias("p")
-    keyed = exists().where(KEYS.c.load_id == load_id, KEYS.c.kind == p.c.kind,
-                           KEYS.c.code == p.c.code)
+    keyed = _keyed(p, load_id)
     for rule in quality.rules(p.c):
         if rule.flag.startswith("tanpa_"):
             continue  # missing values are counted from packages directly
