@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -235,7 +236,35 @@ def off_machine_requests(driver) -> list[str]:
 
 # ---- The walk ------------------------------------------------------------------------------
 
-def test_year_province_language_and_copied_link(server, browser):
+def check_download(driver, demo_url: str, folder: Path) -> None:
+    """"Unduh Excel" saves the workbook of the view: its figures are the database's."""
+    import io
+
+    from openpyxl import load_workbook
+    from selenium.webdriver.common.by import By
+
+    from dashboard.queries import Filters, total
+    from etl.db import engine_from_url
+
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": str(folder)})
+    driver.find_element(By.ID, "download-button").click()
+    files = wait_until(driver, lambda d: list(folder.glob("*.xlsx")), "the downloaded workbook")
+    code = urlparse(driver.current_url).path.rsplit("/", 1)[1]
+    assert files[0].name.startswith("hemat-") and files[0].name.endswith("-2024.xlsx")
+    sheet = load_workbook(io.BytesIO(files[0].read_bytes()))["Ringkasan"]
+    rows = {}  # the first row of each label: the figures come before their definitions
+    for row in sheet.iter_rows(values_only=True):
+        if row and row[0] and row[0] not in rows:
+            rows[row[0]] = row[1]
+    engine = engine_from_url(demo_url, read_only=True)
+    expected = total(engine, Filters(provinces=(code,), years=(2024,)))
+    engine.dispose()
+    assert Decimal(str(rows["Penghematan vs pagu"])) == expected.savings_vs_pagu
+    assert rows["Tahun anggaran"] == "2024"
+
+
+def test_year_province_language_and_copied_link(server, demo_url, browser, tmp_path):
     driver = browser(DESKTOP)
     driver.get(server + "/")
     title = wait_for_chart(driver, "Penghematan per provinsi")
@@ -265,6 +294,7 @@ def test_year_province_language_and_copied_link(server, browser):
     wait_until(driver, lambda d: "Daftar paket, 2024" in page_text(d), "the package list")
     province_cards = card_values(driver)
     shot(driver, "desktop-province")
+    check_download(driver, demo_url, tmp_path)
 
     # English: every text switches, the figures stay.
     from selenium.webdriver.common.by import By
