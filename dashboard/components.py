@@ -105,10 +105,17 @@ def _dropdown(name: str, options, value, placeholder: str, lang: str, multi=True
 def make_filter_bar(state, opts: dict):
     """The filter form; its values mirror the URL (see pages.frame)."""
     lang = state.lang
-    years = [{"label": str(y), "value": y} for y in opts["years"]]
-    groups = [{"label": t(f"cat_{g}", lang), "value": g} for g in _category_groups(opts)]
     year_from = state.year_from if state.view != "year" else int(state.code)
     year_to = state.year_to if state.view != "year" else int(state.code)
+    # Values the URL asks for stay offered even without data (a link to 2031 shows "no
+    # packages"): a dropdown would otherwise drop its value and rewrite the link.
+    years = [{"label": str(y), "value": y}
+             for y in sorted({*opts["years"], *filter(None, (year_from, year_to))})]
+    groups = [{"label": t(f"cat_{g}", lang), "value": g}
+              for g in _category_groups(opts) + [g for g in state.cat_groups
+                                                 if g not in _category_groups(opts)]]
+    methods = sorted({*opts["methods"], *state.methods})
+    fundings = sorted({*opts["fundings"], *state.fundings})
     return html.Details([
         html.Summary(html.H2(t("filters_title", lang))),
         html.Div([
@@ -120,13 +127,13 @@ def make_filter_bar(state, opts: dict):
                     F_YEAR_TO, years, year_to, t("year_any", lang), lang, multi=False),
                     F_YEAR_TO)], className="years"),
             _field(t("method", lang), _dropdown(
-                F_METHOD, opts["methods"], list(state.methods), t("method_all", lang), lang),
+                F_METHOD, methods, list(state.methods), t("method_all", lang), lang),
                 F_METHOD),
             _field(t("category", lang), _dropdown(
                 F_CATEGORY, groups, list(state.cat_groups), t("category_all", lang), lang),
                 F_CATEGORY),
             _field(t("funding", lang), _dropdown(
-                F_FUNDING, opts["fundings"], list(state.fundings), t("funding_all", lang),
+                F_FUNDING, fundings, list(state.fundings), t("funding_all", lang),
                 lang), F_FUNDING),
             _field(t("kind", lang), dcc.RadioItems(
                 id=fid(F_KIND), value=state.kind or "all", inline=True, className="radios",
@@ -162,7 +169,12 @@ def _category_groups(opts: dict) -> list[str]:
 # ---- Breadcrumb, heading, cards ---------------------------------------------------------
 
 def make_breadcrumb(crumbs: list[tuple[str, str | None]], lang: str):
-    """CRUMBS: (label, href) from Indonesia down; the last one is the current page."""
+    """CRUMBS: (label, href) from Indonesia down; the last one is the current page.
+
+    None at the top (Indonesia alone): the heading already says where one is.
+    """
+    if len(crumbs) < 2:
+        return None
     items = []
     for i, (label, href) in enumerate(crumbs):
         last = i == len(crumbs) - 1

@@ -353,6 +353,8 @@ def test_phone_and_empty_filter(server, browser):
     wait_until(driver, lambda d: "Tidak ada paket untuk pilihan ini" in page_text(d),
                "the no-match message")
     shot(driver, "phone-no-match")
+    assert "tahun=2031" in driver.current_url  # the link was not rewritten
+    assert "Tidak ada paket untuk pilihan ini" in page_text(driver)
     driver.get(server + "/?lang=en")
     wait_for_chart(driver, "Savings by province")
     shot(driver, "phone-overview-en")

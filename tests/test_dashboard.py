@@ -523,3 +523,14 @@ def test_options_cache_follows_loads(known):
     first = options(known)
     assert first["years"] == [2023, 2024, 2025]
     assert options(known) is first
+
+
+def test_filter_bar_keeps_what_the_url_asks_for(known):
+    from dashboard.components import make_filter_bar
+
+    state = ViewState.from_url("/", "?tahun=2031&metode=Kontes&dana=APBDP")
+    bar = make_filter_bar(state, options(known))
+    dropdowns = {d.id["name"]: d for d in find(bar, lambda c: isinstance(c, dcc.Dropdown))}
+    assert dropdowns["year-from"].value == 2031
+    assert {"label": "2031", "value": 2031} in dropdowns["year-from"].options
+    assert "Kontes" in dropdowns["method"].options and "APBDP" in dropdowns["funding"].options
