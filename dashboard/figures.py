@@ -43,8 +43,11 @@ def counted_of(row, basis: str) -> int:
     return row.hps_contracted if basis == "hps" else row.contracted
 
 
-def chart_title(key: str, lang: str, period: str, unit_index: int, **values) -> str:
-    return t(key, lang, period=period, unit=fmt.unit_word(unit_index, lang), **values)
+def chart_title(key: str, lang: str, basis: str, period: str, unit_index: int,
+                **values) -> str:
+    """`Penghematan per provinsi, 2023–2025 (Rp miliar)`; on HPS the measure says so."""
+    return t(key, lang, measure=t(f"measure_{basis}", lang), period=period,
+             unit=fmt.unit_word(unit_index, lang), **values)
 
 
 def _hover(lang: str, basis: str) -> str:
@@ -93,7 +96,7 @@ def ranked_bars(rows, labels, targets, lang: str, basis: str, title_key: str, pe
     fig = go.Figure(go.Bar(
         x=scaled, y=list(range(len(rows))), orientation="h", marker_color=colors,
         customdata=custom, hovertemplate=_hover(lang, basis)))
-    _layout(fig, chart_title(title_key, lang, period, unit_index, **title_values), lang,
+    _layout(fig, chart_title(title_key, lang, basis, period, unit_index, **title_values), lang,
             height=max(220, 110 + BAR_HEIGHT * len(rows)))
     fig.update_xaxes(title_text=t("axis_savings", lang, unit=fmt.unit_word(unit_index, lang)),
                      gridcolor=GRID, zerolinecolor=INK, fixedrange=True)
@@ -112,7 +115,7 @@ def year_bars(rows, lang: str, basis: str, period: str, targets=None) -> go.Figu
     fig = go.Figure(go.Bar(
         x=list(range(len(rows))), y=scaled, marker_color=colors, customdata=custom,
         hovertemplate=_hover(lang, basis)))
-    _layout(fig, chart_title("chart_year", lang, period, unit_index), lang, height=400)
+    _layout(fig, chart_title("chart_year", lang, basis, period, unit_index), lang, height=400)
     fig.update_xaxes(title_text=t("axis_year", lang), fixedrange=True, tickmode="array",
                      tickvals=list(range(len(rows))), ticktext=ticks, automargin=True)
     fig.update_yaxes(title_text=t("axis_savings", lang, unit=fmt.unit_word(unit_index, lang)),

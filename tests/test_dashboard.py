@@ -296,7 +296,7 @@ def test_figure_functions_carry_unit_and_period():
     assert fig.layout.separators == ",."
     assert fig.layout.xaxis.ticktext == ("2024<br><b>Rp200,0 miliar</b><br>(13,3%)",)
     fig = ranked_bars([row], ["X"], [None], "en", "hps", "chart_province", "2024")
-    assert fig.layout.title.text == "Savings by province, 2024 (Rp billion)"
+    assert fig.layout.title.text == "Savings against HPS by province, 2024 (Rp billion)"
     assert fig.layout.yaxis.ticktext == ("X<br><b>Rp100.0 billion (7.1%)</b>",)
 
 

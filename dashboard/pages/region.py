@@ -20,11 +20,16 @@ def crumbs(engine, state, names):
 
 def layout(state, total, meta):
     lang = state.lang
-    first = "regency" if state.view == "province" else "category"
+    if state.view == "province":
+        # The regency ranking can be long: the shorter charts stack beside it.
+        charts = [c.html.Div(c.slot("chart", "regency", lang), className="column"),
+                  c.html.Div([c.slot("chart", "year", lang), c.slot("chart", "category", lang)],
+                             className="column")]
+    else:
+        charts = [c.slot("chart", "category", lang), c.slot("chart", "year", lang)]
     return [
         c.make_cards(total, lang, state.basis, state.flagged),
-        c.html.Div([c.slot("chart", first, lang), c.slot("chart", "year", lang)],
-                   className="grid"),
+        c.html.Div(charts, className="grid"),
         c.slot("table", "satker", lang),
         c.html.Div(c.slot("table", "packages", lang), id="paket"),
     ]
