@@ -176,7 +176,7 @@ ID = {
     "empty_db_title": "Belum ada data",
     "empty_db": "Basis data ini belum berisi paket. Muat ekspor LPSE dengan perintah "
                 "“hemat load BERKAS” (atau “hemat demo” untuk data contoh), lalu muat ulang "
-                "halaman ini.",
+                "halaman ini. Jika data sedang dimuat, tunggu sampai selesai.",
     "no_match_title": "Tidak ada paket untuk pilihan ini",
     "no_match": "Ubah filter di atas, atau hapus semuanya.",
     "no_contracted": "Ada {total} paket, tetapi belum ada yang punya pagu dan nilai kontrak, "
@@ -359,7 +359,8 @@ EN = {
     "loading": "Loading…",
     "empty_db_title": "No data yet",
     "empty_db": "This database holds no packages yet. Load LPSE exports with the command "
-                "“hemat load FILE” (or “hemat demo” for sample data), then reload this page.",
+                "“hemat load FILE” (or “hemat demo” for sample data), then reload this page. "
+                "If data is being loaded, wait until it is done.",
     "no_match_title": "No packages for these choices",
     "no_match": "Change the filters above, or clear them all.",
     "no_contracted": "There are {total} packages, but none has both a pagu and a contract "

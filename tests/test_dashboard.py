@@ -534,3 +534,31 @@ def test_filter_bar_keeps_what_the_url_asks_for(known):
     assert dropdowns["year-from"].value == 2031
     assert {"label": "2031", "value": 2031} in dropdowns["year-from"].options
     assert "Kontes" in dropdowns["method"].options and "APBDP" in dropdowns["funding"].options
+
+
+def test_year_view(known):
+    children, meta = build_view(known, ViewState.from_url("/tahun/2024", "?lang=en"))
+    text = text_of(children)
+    assert "All of Indonesia, budget years 2024" in text
+    assert meta["period"] == "2024"
+    crumbs = find(children, lambda c: isinstance(c, html.Nav))[0]
+    assert text_of(crumbs).split() == ["Indonesia", "Budget", "year", "2024"]
+    assert find(crumbs, lambda c: isinstance(c, dcc.Link))[0].href == "/?lang=en"
+    h = q.headline(known, q.Filters(years=(2024,)))
+    assert (h.packages, h.contracted) == (3, 2)
+    assert "2 of 3 packages have a contract" in text
+    fig, title, _ = _chart(known, "province", ViewState(view="year", code="2024"), meta)
+    assert title == "Penghematan per provinsi, 2024 (Rp juta)"
+    assert fig.data[0].customdata[0][0] == "/provinsi/32?tahun=2024"
+
+
+def test_run_prints_the_address(monkeypatch, capsys, tmp_path):
+    import dash
+
+    from dashboard import app as app_module
+
+    served = {}
+    monkeypatch.setattr(dash.Dash, "run", lambda self, **kw: served.update(kw))
+    app_module.run(f"sqlite:///{tmp_path / 'x.db'}", "0.0.0.0", 8123)
+    assert "Dasbor: http://127.0.0.1:8123/" in capsys.readouterr().out
+    assert served == {"host": "0.0.0.0", "port": 8123, "debug": False}

@@ -102,8 +102,17 @@ class ViewState:
         return state.path + state.search
 
     def drill(self, view: str, code: str | None) -> "ViewState":
-        """The state of another view with the same filters (page-level choices reset)."""
-        return self.with_(view=view, code=code, satker=None, page=1, sort="hemat")
+        """The state of another view with the same filters (page-level choices reset).
+
+        A year view's year becomes the year filter of the view it leads to, and the year
+        filter gives way to the year of a year view.
+        """
+        years = {}
+        if self.view == "year" and view != "year":
+            years = {"year_from": int(self.code), "year_to": int(self.code)}
+        elif view == "year":
+            years = {"year_from": None, "year_to": None}
+        return self.with_(view=view, code=code, satker=None, page=1, sort="hemat", **years)
 
     def filters(self, options: dict) -> q.Filters:
         """The query filters of this state; OPTIONS (filter_options) resolve years and groups."""

@@ -136,7 +136,8 @@ def state_from_controls(state: ViewState, values: dict) -> ViewState:
     if year_from == year_to == int(state.code):
         return new.with_(year_from=None, year_to=None)
     if year_from and year_to and year_from != year_to or not (year_from or year_to):
-        return new.drill("overview", None).with_(satker=state.satker)
+        return new.drill("overview", None).with_(year_from=year_from, year_to=year_to,
+                                                 satker=state.satker)
     return new.with_(code=str(year_from or year_to), year_from=None, year_to=None)
 
 

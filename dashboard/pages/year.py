@@ -8,7 +8,11 @@ from dashboard.i18n import t
 def crumbs(engine, state, names):
     lang = state.lang
     label = t("view_year", lang, year=state.code)
-    return [(t("crumb_home", lang), state.drill("overview", None).href()), (label, None)], label
+    # The heading names the place; the year is its period ("Seluruh Indonesia, tahun
+    # anggaran 2024").
+    up = state.drill("overview", None).with_(year_from=None, year_to=None)  # all years
+    return ([(t("crumb_home", lang), up.href()), (label, None)],
+            t("view_overview", lang))
 
 
 def layout(state, total, meta):
