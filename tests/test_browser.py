@@ -264,6 +264,29 @@ def check_download(driver, demo_url: str, folder: Path) -> None:
     assert rows["Tahun anggaran"] == "2024"
 
 
+def page_and_work_unit(driver) -> None:
+    """The package list pages and narrows to a work unit; the charts above stay as they are."""
+    from selenium.webdriver.common.by import By
+
+    graph = driver.find_element(By.CSS_SELECTOR, ".chart-block .js-plotly-plot")
+    shown = wait_until(driver, lambda d: [line for line in page_text(d).split("\n")
+                                          if line.startswith("Menampilkan 1–")],
+                       "the package count")[0]
+    total = int(shown.rsplit(" dari ", 1)[1].split()[0].replace(".", ""))
+    if total > 25:
+        driver.find_element(By.LINK_TEXT, "Berikutnya ›").click()
+        wait_until(driver, lambda d: "hal=2" in d.current_url and
+                   f"Menampilkan 26–{min(50, total)} dari" in page_text(d), "page 2")
+    link = driver.find_element(By.CSS_SELECTOR, "table.data tbody th a[href*='satker=']")
+    name = link.text
+    link.click()
+    wait_until(driver, lambda d: f"Paket {name}, 2024" in page_text(d), "the work unit's list")
+    assert "hal=" not in driver.current_url and "satker=" in driver.current_url
+    assert graph.is_displayed()  # the same element: the view was not drawn again
+    driver.find_element(By.LINK_TEXT, "Semua satker").click()
+    wait_until(driver, lambda d: "Daftar paket, 2024" in page_text(d), "the whole list again")
+
+
 def test_year_province_language_and_copied_link(server, demo_url, browser, tmp_path):
     driver = browser(DESKTOP)
     driver.get(server + "/")
@@ -295,6 +318,7 @@ def test_year_province_language_and_copied_link(server, demo_url, browser, tmp_p
     province_cards = card_values(driver)
     shot(driver, "desktop-province")
     check_download(driver, demo_url, tmp_path)
+    page_and_work_unit(driver)
 
     # English: every text switches, the figures stay.
     from selenium.webdriver.common.by import By
