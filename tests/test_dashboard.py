@@ -562,3 +562,21 @@ def test_run_prints_the_address(monkeypatch, capsys, tmp_path):
     app_module.run(f"sqlite:///{tmp_path / 'x.db'}", "0.0.0.0", 8123)
     assert "Dasbor: http://127.0.0.1:8123/" in capsys.readouterr().out
     assert served == {"host": "0.0.0.0", "port": 8123, "debug": False}
+
+
+def test_demo_data_headline_equals_hemat_summary(engine, db_url):
+    """On the loader's own output (the committed demo set), cards and CLI agree to the sen."""
+    from etl.load import load_paths
+    from tests.conftest import ROOT
+
+    assert not any(r.error for r in load_paths(engine, [ROOT / "data" / "demo"]))
+    for f, args in ((q.Filters(), ()), (q.Filters(provinces=("32",), kind="tender"),
+                                        ("--province", "32", "--kind", "tender"))):
+        rows = _cli_json(db_url, "--by", "province", *args)
+        h = q.headline(engine, f)
+        assert h.contracted > 0
+        assert sum(D(r["savings_vs_pagu"]) for r in rows) == h.savings_vs_pagu
+        assert sum(D(r["kontrak"]) for r in rows) == h.kontrak
+        assert sum(r["packages"] for r in rows) == h.packages
+    children, _ = build_view(engine, ViewState())
+    assert fmt.rupiah_short(q.headline(engine).savings_vs_pagu) in text_of(children)
