@@ -86,7 +86,7 @@ def make_lang_links(state) -> list:
         link = dcc.Link(label, href=state.href(lang=code), id=f"lang-{code}",
                         className="lang-link current" if current else "lang-link")
         items.append(html.Li(link, **({"aria-current": "true"} if current else {})))
-    return html.Ul(items)
+    return html.Nav(html.Ul(items), **{"aria-label": t("lang_nav", state.lang)})
 
 
 # ---- Filters --------------------------------------------------------------------------

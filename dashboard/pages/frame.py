@@ -34,7 +34,7 @@ def make_layout():
         dcc.Download(id=c.DOWNLOAD),
         html.Div(id="doc-lang", hidden=True),
         html.Header([html.Div(id=c.HEADER, className="header-text"),
-                     html.Nav(id=c.LANG_LINKS, className="lang-links")], className="top"),
+                     html.Div(id=c.LANG_LINKS, className="lang-links")], className="top"),
         html.Div(id=c.FILTERS),
         html.Main(id=c.VIEW, tabIndex=-1),
     ], className="page")
