@@ -15,8 +15,8 @@ from .pages import frame
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
-# Everything is served by the app itself (no CDN, no web fonts): government networks are
-# often slow or offline. <html lang> follows the language switch (see frame.register).
+# Everything is served by the app itself (no CDN, no web fonts), gzipped: government
+# networks are often slow or offline. <html lang> follows the language switch (see frame.register).
 INDEX = """<!DOCTYPE html>
 <html lang="id">
 <head>{%metas%}<title>{%title%}</title>{%favicon%}{%css%}</head>
@@ -33,7 +33,8 @@ def create_app(db_url: str | None = None) -> dash.Dash:
     """The Dash app over the database at DB_URL (or $HEMAT_DATABASE_URL), opened read-only."""
     engine = engine_from_url(db_url, read_only=True)
     app = dash.Dash(
-        __name__, assets_folder=str(ASSETS), serve_locally=True, title=t("doc_title", "id"),
+        __name__, assets_folder=str(ASSETS), serve_locally=True, compress=True,
+        title=t("doc_title", "id"),
         update_title=None, suppress_callback_exceptions=True, index_string=INDEX,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
                    {"name": "description", "content": t("app_subtitle", "id")}],

@@ -502,6 +502,9 @@ def test_app_serves_everything_itself(known, db_url):
     assert sources and all(s.startswith("/") for s in sources), sources
     for src in sources:
         assert client.get(src).status_code == 200, src
+    scripts = [s for s in sources if s.endswith(".js")]
+    big = client.get(scripts[0], headers={"Accept-Encoding": "gzip"})
+    assert big.headers.get("Content-Encoding") == "gzip"  # slow networks get it compressed
     layout = client.get("/_dash-layout")
     assert layout.status_code == 200
 
