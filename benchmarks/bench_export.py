@@ -1,0 +1,111 @@
+"""Time of the full Excel export: dashboard.export.export(engine, Filters(), "xlsx", ...).
+
+The export of no filter is the largest one: every summary table plus the flagged packages and
+the detail of every package. Beside it, in the same run, the parts it is made of are timed
+alone: build_report (every summary query of the export) and reading the package detail from
+dashboard.queries.packages_detail without writing it. What is left is openpyxl writing.
+
+Target: < 5 s. Also printed: the file's size and that of the package-detail sheet(s).
+
+    python benchmarks/bench_export.py                      # 10k and 100k, both databases
+    python benchmarks/bench_export.py --sizes 1M --db sqlite --repeat 1
+"""
+
+import re
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import common as c
+
+TARGET_SECONDS = 5.0
+DETAIL_SHEETS = re.compile(r"^(paket|packages)( \(?\d+\)?)?$", re.IGNORECASE)
+
+
+def main(argv=None) -> int:
+    args = c.parser(__doc__.split("\n\n")[0], repeat=3).parse_args(argv)
+    c.header("bench_export: full-summary Excel export (no filter)")
+    rows = []
+    with c.workdir() as folder:
+        for size in args.sizes:
+            for db in c.dbs(args.db):
+                with c.loaded(db, size, folder) as (url, _):
+                    rows.append(measure(url, c.size_label(size), db, folder, args.repeat))
+    c.table(["size", "db", "n", "export median s", "p95 s", "build_report s",
+             "packages_detail s", "writing s (rest)", "export/queries", "file MB",
+             "detail rows", "detail MB (zip)", "detail MB (xml)", "target <5 s"], rows,
+            "Excel export of everything (dashboard.export.export, lang id)")
+    print("\nexport/queries: the export's median over build_report + packages_detail "
+          "(the database's share); detail = the package-detail sheet(s) inside the file.")
+    return 0
+
+
+def measure(url: str, size: str, db: str, folder: Path, repeat: int) -> list:
+    from dashboard import export, queries
+    from dashboard.queries import Filters
+    from etl.db import engine_from_url
+
+    engine = engine_from_url(url, read_only=True)
+    path = folder / "export.xlsx"
+    try:
+        runs = []
+        for _ in range(repeat):
+            path.unlink(missing_ok=True)
+            start = time.perf_counter()
+            export.export(engine, Filters(), "xlsx", path, "id", None)
+            runs.append(time.perf_counter() - start)
+            print(f"# export {size} {db}: {runs[-1]:.2f} s", file=sys.stderr, flush=True)
+        report_s = _timed(lambda: export.build_report(engine, Filters(), "id"))
+        detail_s = _timed(lambda: sum(1 for _ in queries.packages_detail(engine, Filters())))
+    finally:
+        engine.dispose()
+    med = c.median(runs)
+    detail = detail_size(path)
+    file_mb = path.stat().st_size / 1e6
+    path.unlink()
+    return [size, db, len(runs), c.sec(med), c.sec(c.percentile(runs, 95)), c.sec(report_s),
+            c.sec(detail_s), c.sec(med - report_s - detail_s),
+            c.ratio(med, report_s + detail_s), f"{file_mb:.1f}", f"{detail['rows']:,}",
+            f"{detail['zip'] / 1e6:.1f}", f"{detail['xml'] / 1e6:.1f}",
+            "met" if med < TARGET_SECONDS else "MISSED"]
+
+
+def _timed(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def detail_size(path: Path) -> dict:
+    """Rows and bytes of the package-detail sheet(s): compressed in the file and as XML."""
+    out = {"rows": 0, "zip": 0, "xml": 0}
+    with zipfile.ZipFile(path) as z:
+        for name in _detail_members(z):
+            info = z.getinfo(name)
+            out["zip"] += info.compress_size
+            out["xml"] += info.file_size
+            out["rows"] += _rows(z, name) - 1  # the header row
+    return out
+
+
+def _detail_members(z: zipfile.ZipFile) -> list[str]:
+    """Worksheet parts of the sheets named like the package detail (openpyxl writes sheet N
+    of the workbook as xl/worksheets/sheetN.xml)."""
+    names = re.findall(rb'<sheet [^>]*name="([^"]+)"', z.read("xl/workbook.xml"))
+    return [f"xl/worksheets/sheet{i}.xml" for i, n in enumerate(names, 1)
+            if DETAIL_SHEETS.match(n.decode())]
+
+
+def _rows(z: zipfile.ZipFile, name: str) -> int:
+    count, tail = 0, b""
+    with z.open(name) as f:
+        while block := f.read(1 << 22):
+            data = tail + block
+            count += data.count(b"<row ")
+            tail = data[-4:]
+    return count
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Load throughput: packages/s and rows/s of etl.load.load_paths from JSON, CSV and XLSX.
+
+Every load runs in a fresh child process into an empty database, so its peak memory
+(ru_maxrss of that child, from os.wait4) belongs to that load alone; the seconds are those
+of load_paths, without the interpreter's start-up and imports. For XLSX the same run also
+times python-calamine alone reading every sheet of the same files (the floor for reading a
+spreadsheet) and hemat's reader (etl.read.read_export) alone.
+
+Targets: 1M packages from CSV or JSON in < 60 s with a peak < 1 GB; XLSX ≤ 1.5× calamine.
+
+    python benchmarks/bench_load.py                       # 10k and 100k, both databases
+    python benchmarks/bench_load.py --sizes 1M --formats csv,json --db sqlite
+    python benchmarks/bench_load.py --sizes 1M --formats csv --db sqlite --profile 25
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import common as c
+
+FORMATS = ("json", "csv", "xlsx")
+TARGET_SECONDS, TARGET_PEAK_MB, TARGET_XLSX = 60.0, 1024.0, 1.5
+
+
+def main(argv=None) -> int:
+    p = c.parser(__doc__.split("\n\n")[0])
+    p.add_argument("--formats", default=",".join(FORMATS),
+                   help="comma-separated subset of json,csv,xlsx (default: all)")
+    p.add_argument("--xlsx-max", type=c.parse_sizes, default=[100_000],
+                   help="largest size measured from XLSX (generating 1M XLSX takes long)")
+    p.add_argument("--timeout", type=float, default=900,
+                   help="seconds after which one load is stopped and reported as timeout")
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="run each load under cProfile and print its top N cumulative entries")
+    p.add_argument("--child", nargs=2, metavar=("WHAT", "EXPORTS"), help=argparse.SUPPRESS)
+    p.add_argument("--url")
+    args = p.parse_args(argv)
+    if args.child:
+        return child(args.child[0], Path(args.child[1]), args.url, args.profile)
+    formats = [f for f in FORMATS if f in args.formats.split(",")]
+    c.header("bench_load: load_paths throughput, one child process per load")
+    loads, xlsx = [], []
+    with c.workdir() as folder:
+        for size in args.sizes:
+            for fmt in formats:
+                if fmt == "xlsx" and size > args.xlsx_max[0]:
+                    print(f"# skipping xlsx at {size:,} (over --xlsx-max)", file=sys.stderr)
+                    continue
+                exports = generated(folder, size, fmt)
+                runs = {db: [measure_load(db, folder, exports, args) for _ in range(args.repeat)]
+                        for db in c.dbs(args.db)}
+                loads += [load_row(size, fmt, db, r) for db, r in runs.items()]
+                if fmt == "xlsx":
+                    xlsx += xlsx_rows(size, exports, runs, args)
+                _remove(exports)
+    print_results(loads, xlsx, args)
+    return 0
+
+
+def generated(folder: Path, size: int, fmt: str) -> Path:
+    start = time.perf_counter()
+    print(f"# generating {size:,} packages as {fmt} ...", file=sys.stderr, flush=True)
+    exports = c.generate(folder, size, fmt)
+    print(f"# generated in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    return exports
+
+
+def _remove(folder: Path) -> None:
+    for f in folder.iterdir():
+        f.unlink()
+    folder.rmdir()
+
+
+# ---- the child: one measurement in a fresh process -------------------------------------------
+
+def child(what: str, exports: Path, url: str | None, profile: int) -> int:
+    """Measure WHAT (load, read or calamine) over EXPORTS and print one JSON line."""
+    work = {"load": lambda: _child_load(url, exports), "read": lambda: _child_read(exports),
+            "calamine": lambda: _child_calamine(exports)}[what]
+    # Imported before the clock starts: start-up is not part of the figure.
+    import python_calamine  # noqa: F401
+
+    import etl.db  # noqa: F401
+    import etl.load  # noqa: F401
+
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    start = time.perf_counter()
+    out = work()
+    out["seconds"] = time.perf_counter() - start
+    if profiler:
+        profiler.disable()
+        out["profile"] = _top(profiler, profile)
+    print(json.dumps(out))
+    return 0
+
+
+def _child_load(url: str, exports: Path) -> dict:
+    from etl.db import engine_from_url
+    from etl.load import load_paths
+
+    engine = engine_from_url(url)
+    results = load_paths(engine, [exports])
+    engine.dispose()
+    return {"rows": sum(r.rows_read for r in results), "files": len(results),
+            "errors": [r.error for r in results if r.error]}
+
+
+def _child_read(exports: Path) -> dict:
+    from etl.read import read_export
+
+    files = _spreadsheets(exports)
+    return {"rows": sum(len(read_export(f).frame) for f in files), "files": len(files)}
+
+
+def _child_calamine(exports: Path) -> dict:
+    from python_calamine import CalamineWorkbook
+
+    rows = 0
+    files = _spreadsheets(exports)
+    for f in files:
+        book = CalamineWorkbook.from_path(str(f))
+        for name in book.sheet_names:
+            rows += len(book.get_sheet_by_name(name).to_python())
+    return {"rows": rows, "files": len(files)}
+
+
+def _spreadsheets(exports: Path) -> list[Path]:
+    return sorted(exports.glob("*.xlsx"))
+
+
+def _top(profiler, n: int) -> str:
+    import io
+    import pstats
+
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(n)
+    return text.getvalue()
+
+
+# ---- the parent: run children, collect figures ----------------------------------------------
+
+def run_child(what: str, exports: Path, args, url: str | None = None) -> dict:
+    """Run one child; its JSON result plus peak_mb (ru_maxrss) and wall seconds."""
+    cmd = [sys.executable, __file__, "--child", what, str(exports)]
+    if url:
+        cmd += ["--url", url]
+    if args.profile and what == "load":
+        cmd += ["--profile", str(args.profile)]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=c.ROOT)
+        status, usage = _wait(proc, args.timeout)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        text, errors = out.read().decode(), err.read().decode(errors="replace")
+    measured = {"wall": wall, "peak_mb": usage.ru_maxrss / 1024,
+                "cpu": usage.ru_utime + usage.ru_stime}
+    if status is None:
+        return {"timeout": True, **measured}
+    if status != 0 or not text.strip():
+        raise RuntimeError(f"child {what} failed ({status}):\n{errors[-3000:]}")
+    result = json.loads(text.strip().splitlines()[-1])
+    return {**result, **measured}
+
+
+def _wait(proc, timeout: float):
+    """(exit status or None on timeout, rusage of the child)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, usage
+        if time.monotonic() > deadline:
+            os.kill(proc.pid, signal.SIGKILL)
+            _, _, usage = os.wait4(proc.pid, 0)
+            proc.returncode = -9
+            return None, usage
+        time.sleep(0.05)
+
+
+def measure_load(db: str, folder: Path, exports: Path, args) -> dict:
+    with c.database(db, folder) as url:
+        print(f"# load {exports.name} into {db} ...", file=sys.stderr, flush=True)
+        result = run_child("load", exports, args, url)
+    if result.get("errors"):
+        raise RuntimeError(f"load reported errors: {result['errors'][:3]}")
+    if "profile" in result:
+        print(f"\ncProfile, load of {exports.name} into {db} (top cumulative):\n"
+              f"{result.pop('profile')}")
+    shown = "timeout" if result.get("timeout") else f"{result['seconds']:.1f} s"
+    print(f"#   {shown}, peak {result['peak_mb']:.0f} MB", file=sys.stderr, flush=True)
+    return result
+
+
+def _seconds(runs: list[dict]) -> list[float]:
+    return [r["seconds"] for r in runs if not r.get("timeout")]
+
+
+def load_row(size: int, fmt: str, db: str, runs: list[dict]) -> list:
+    secs = _seconds(runs)
+    med, p95 = c.median(secs), c.percentile(secs, 95)
+    rows = runs[0].get("rows", 0)
+    peak = max(r["peak_mb"] for r in runs)
+    if not secs:
+        return [c.size_label(size), fmt, db, "timeout", *["-"] * 6, f"{peak:.0f}", "-", "-"]
+    return [c.size_label(size), fmt, db, len(secs), f"{rows:,}", c.sec(med), c.sec(p95),
+            f"{size / med:,.0f}", f"{rows / med:,.0f}", f"{c.median([r['cpu'] for r in runs]):.1f}",
+            f"{peak:.0f}", f"{med * 1_000_000 / size:.0f}", _verdict(size, fmt, med, peak)]
+
+
+def _verdict(size: int, fmt: str, seconds: float, peak_mb: float) -> str:
+    if fmt == "xlsx" or size < 1_000_000:
+        return "-"
+    ok = seconds < TARGET_SECONDS and peak_mb < TARGET_PEAK_MB
+    return "met" if ok else "MISSED"
+
+
+def xlsx_rows(size: int, exports: Path, runs: dict, args) -> list[list]:
+    """hemat's XLSX load and read against calamine alone, on the same files, same run."""
+    cal = [run_child("calamine", exports, args) for _ in range(args.repeat)]
+    read = [run_child("read", exports, args) for _ in range(args.repeat)]
+    cal_s, read_s = c.median(_seconds(cal)), c.median(_seconds(read))
+    out = []
+    for db, loads in runs.items():
+        load_s = c.median(_seconds(loads))
+        verdict = "met" if load_s <= TARGET_XLSX * cal_s else "MISSED"
+        out.append([c.size_label(size), db, c.sec(load_s),
+                    c.sec(c.percentile(_seconds(loads), 95)), c.sec(read_s), c.sec(cal_s),
+                    c.sec(c.percentile(_seconds(cal), 95)), c.ratio(load_s, cal_s),
+                    c.ratio(read_s, cal_s), verdict])
+    return out
+
+
+def print_results(loads: list[list], xlsx: list[list], args) -> None:
+    c.table(["size", "format", "db", "n", "rows", "median s", "p95 s", "packages/s", "rows/s",
+             "cpu s", "peak MB", "s per 1M (linear)", "target 1M <60 s, <1 GB"], loads,
+            "Load throughput (load_paths; peak = ru_maxrss of the child process)")
+    if xlsx:
+        c.table(["size", "db", "load median s", "load p95 s", "read_export s",
+                 "calamine s", "calamine p95 s", "load/calamine", "read/calamine",
+                 "target load <=1.5x"], xlsx,
+                "XLSX against python-calamine alone (same files, same run)")
+    print("\ncpu s: user + system CPU time of the child process (imports included; the "
+          "database server's own CPU is not), steadier than seconds on a busy machine.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
