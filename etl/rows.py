@@ -18,7 +18,7 @@ CODE_FIELDS = ("code", "rup_code", "package_code", "klpd_code", "satker_code", "
                "winner_code", "version")
 DATE_FIELDS = ("announced_on", "awarded_on", "signed_on", "snapshot")
 MONEY_FIELDS = (*schema.MONEY_FIELDS, "contract_value")
-_TOTAL_ROW = r"^\s*(grand\s*total|sub\s*total|total|jumlah)\b"
+_TOTAL_ROW = r"^\s*(?:grand\s*total|sub\s*total|total|jumlah)\b"
 
 
 class Cleaned:
@@ -63,14 +63,19 @@ def _empty(series: pd.Series) -> pd.Series:
 
 def _blank_or_total(used: pd.DataFrame, frame: pd.DataFrame, code_col: str | None) -> pd.Series:
     """Rows with nothing in them, and the TOTAL / JUMLAH rows analysts add at the bottom."""
-    # Only a row without a code can be blank or a total row: look closer at those alone.
-    no_code = _empty(frame[code_col]) if code_col else pd.Series(True, index=frame.index)
-    if not no_code.any():
-        return no_code
-    rest = used[no_code]
+    # Only a row without a real code can be blank or a total row: look closer at those alone.
+    if code_col:
+        code = frame[code_col]
+        said_total = code.astype(clean.STR).str.contains(_TOTAL_ROW, case=False, regex=True)
+        candidates = _empty(code) | said_total.fillna(False).astype(bool)
+    else:
+        candidates = pd.Series(True, index=frame.index)
+    if not candidates.any():
+        return candidates
+    rest = used[candidates]
     blank = pd.concat([_empty(rest[c]) for c in rest.columns], axis=1).all(axis=1)
-    text = frame[no_code].astype(str).agg(" ".join, axis=1)
-    total = text.str.contains(_TOTAL_ROW, case=False, regex=True) if code_col else False
+    text = frame[candidates].astype(str).agg(" ".join, axis=1)
+    total = text.str.contains(_TOTAL_ROW, case=False, regex=True)
     return (blank | total).reindex(frame.index, fill_value=False)
 
 
