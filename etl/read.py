@@ -122,17 +122,21 @@ def _read_json(path: Path) -> RawTable:
     return RawTable(frame, layout, 1)
 
 
-def _decode(raw: bytes, path: Path) -> str:
+def _decode(raw: bytes, path: Path, partial: bool = False) -> str:
+    """Text in UTF-8 (with or without BOM) or cp1252; PARTIAL: RAW may end mid-character."""
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
+            return raw.decode(encoding, errors="strict")
+        except UnicodeDecodeError as exc:
+            if partial and encoding == "utf-8-sig" and exc.start >= len(raw) - 3:
+                return raw[:exc.start].decode(encoding)
             continue
     raise ReadError(f"{path}: pengodean teks tidak dikenali (bukan UTF-8 atau cp1252)")
 
 
 def _read_csv(path: Path) -> RawTable:
-    text = _decode(path.read_bytes(), path)
+    raw = path.read_bytes()
+    text = _decode(raw[:65536 * 4], path, partial=True)
     if not text.strip():
         raise ReadError(f"{path}: berkas hanya berisi baris kosong")
     sample = text[:65536]
@@ -142,14 +146,27 @@ def _read_csv(path: Path) -> RawTable:
     if not found:
         raise _unknown_layout(path, head[0] if head else [], f" (pemisah '{delimiter}')")
     i, layout = found
+    options = dict(sep=delimiter, skiprows=_physical_lines(sample, delimiter, i), dtype=str,
+                   keep_default_na=False, na_values=["", "null", "NULL"])
     try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=delimiter, skiprows=_physical_lines(sample, delimiter, i),
-            dtype=str, keep_default_na=False, na_values=["", "null", "NULL"],
-        )
+        frame = _parse_csv(raw, path, options)
     except (pd.errors.ParserError, ValueError) as exc:
         raise ReadError(f"{path}: CSV rusak ({exc})") from exc
     return RawTable(frame, layout, i + 1)
+
+
+def _parse_csv(raw: bytes, path: Path, options: dict) -> pd.DataFrame:
+    """UTF-8 through pyarrow's multi-threaded reader; anything else through pandas' own."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return pd.read_csv(io.StringIO(_decode(raw, path)), **options)
+    try:
+        return pd.read_csv(io.BytesIO(raw), engine="pyarrow", **options)
+    except Exception:  # pyarrow refuses some ragged files that pandas' parser reads
+        return pd.read_csv(io.BytesIO(raw), encoding="utf-8", **options)
 
 
 def _delimiter(sample: str) -> str:

@@ -94,15 +94,32 @@ def _clean_column(name: str, series: pd.Series, col: str, problems: dict, out) -
                                                                          sep=" ").str.strip())
         return sen
     if name in DATE_FIELDS:
-        return clean.map_distinct(series, _iso_date)
+        return _dates(series)
     if name in CODE_FIELDS:
         return clean.code_series(series)
     if name == "year":
-        years = clean.map_distinct(series, _safe_year)
+        years = _years(series)
         bad = years.map(lambda v: isinstance(v, str))
         _note(problems, years.index[bad], (f"kolom {col}: " + years[bad].astype(str)).to_dict())
         return years.where(~bad, None)
     return clean.text_series(series)
+
+
+_ISO_PREFIX = r"^\d{4}-\d{2}-\d{2}"
+
+
+def _dates(series: pd.Series) -> pd.Series:
+    """ISO dates; cells that start with one (ISB's usual form) skip the general parser."""
+    text = series.astype(clean.STR)
+    iso = text.str.contains(_ISO_PREFIX, regex=True).fillna(False).astype(bool)
+    out = pd.Series(None, index=series.index, dtype=object)
+    if iso.any():
+        days = pd.to_datetime(text[iso].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        out[iso] = days.dt.strftime("%Y-%m-%d").astype(object).where(days.notna(), None)
+    rest = ~iso & series.notna()
+    if rest.any():
+        out[rest] = clean.map_distinct(series[rest], _iso_date)
+    return out
 
 
 def _iso_date(value) -> str | None:
@@ -115,6 +132,18 @@ def _safe_year(value):
         return clean.parse_year(value)
     except clean.BadValue as exc:
         return str(exc)
+
+
+def _years(series: pd.Series) -> pd.Series:
+    """Budget years; the reason text where a cell is not one (plain years take a fast path)."""
+    numbers = pd.to_numeric(series, errors="coerce")
+    plain = numbers.between(2000, 2100) & (numbers % 1 == 0)
+    out = pd.Series(None, index=series.index, dtype=object)
+    out[plain] = numbers[plain].astype(int)
+    rest = ~plain & series.notna()
+    if rest.any():
+        out[rest] = clean.map_distinct(series[rest], _safe_year)
+    return out
 
 
 KIND_WORDS = {"tender": "tender", "seleksi": "tender", "lelang": "tender",
