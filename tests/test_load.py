@@ -322,3 +322,42 @@ def test_cube_follows_loads_updates_and_refresh(engine, tmp_path):
     from dashboard.queries import total
 
     assert total(engine).excluded == 1
+
+
+def test_readers_see_the_last_committed_state_while_a_load_runs(db_url, tmp_path, monkeypatch):
+    """The dashboard (a read-only engine) never sees half a file: before the load commits it
+    sees the old totals, after it the new ones."""
+    import threading
+
+    import etl.load
+    from dashboard.queries import total
+    from etl.db import engine_from_url
+
+    writer = engine_from_url(db_url)
+    reader = engine_from_url(db_url, read_only=True)
+    load_paths(writer, [write_json(tmp_path / "a.json", RESULTS[:1])])
+    before = total(reader)
+    midway, release = threading.Event(), threading.Event()
+    real_refresh = etl.load.refresh_cube
+
+    def paused_refresh(conn, years_kinds):
+        real_refresh(conn, years_kinds)
+        midway.set()  # packages and cube are written, the transaction is still open
+        assert release.wait(30)
+
+    monkeypatch.setattr(etl.load, "refresh_cube", paused_refresh)
+    worker = threading.Thread(target=load_paths,
+                              args=(writer, [write_json(tmp_path / "b.json", RESULTS)]))
+    worker.start()
+    try:
+        assert midway.wait(30)
+        assert total(reader) == before
+        assert total(reader, from_packages=True) == before
+    finally:
+        release.set()
+        worker.join(30)
+    after = total(reader)
+    assert (before.packages, after.packages) == (1, 3)
+    assert after.kontrak == Decimal("2191656444.15")
+    writer.dispose()
+    reader.dispose()
