@@ -14,6 +14,7 @@ from etl import schema
 
 p = schema.packages
 c = schema.savings_cube  # pre-aggregated by the loader: what charts and totals read
+pc = schema.province_cube  # the same without regencies: what national views read
 r = schema.regions
 SEN = Decimal("0.01")
 GROUPS = ("year", "province", "regency", "method", "category", "kind", "funding")
@@ -119,23 +120,23 @@ def _measures(f: Filters):
     ]
 
 
-def _cube_measures(f: Filters):
+def _cube_measures(f: Filters, cube):
     """_measures over the savings cube: the same figures from pre-aggregated rows."""
-    kept = c.c.excluded.is_(False) if not f.include_flagged else literal(True)
+    kept = cube.c.excluded.is_(False) if not f.include_flagged else literal(True)
     zero = literal(0, schema.Money)
 
     def kept_sum(col, else_=None):
         return func.sum(case((kept, col), else_=else_))
 
     return [
-        func.coalesce(func.sum(c.c.packages), 0).label("packages"),
-        kept_sum(c.c.counted, 0).label("contracted"),
-        func.coalesce(kept_sum(c.c.pagu), zero).label("pagu"),
-        func.coalesce(kept_sum(c.c.hps), zero).label("hps"),
-        func.coalesce(kept_sum(c.c.kontrak), zero).label("kontrak"),
-        func.coalesce(kept_sum(c.c.kontrak_with_hps), zero).label("kontrak_with_hps"),
-        kept_sum(c.c.with_hps, 0).label("hps_contracted"),
-        func.sum(case((c.c.excluded.is_(True), c.c.counted), else_=0)).label("excluded"),
+        func.coalesce(func.sum(cube.c.packages), 0).label("packages"),
+        kept_sum(cube.c.counted, 0).label("contracted"),
+        func.coalesce(kept_sum(cube.c.pagu), zero).label("pagu"),
+        func.coalesce(kept_sum(cube.c.hps), zero).label("hps"),
+        func.coalesce(kept_sum(cube.c.kontrak), zero).label("kontrak"),
+        func.coalesce(kept_sum(cube.c.kontrak_with_hps), zero).label("kontrak_with_hps"),
+        kept_sum(cube.c.with_hps, 0).label("hps_contracted"),
+        func.sum(case((cube.c.excluded.is_(True), cube.c.counted), else_=0)).label("excluded"),
     ]
 
 
@@ -149,9 +150,17 @@ def _group_columns(by: str, t=p):
     return [getattr(t.c, by)]
 
 
-def _source(f: Filters, from_packages: bool):
-    """(table, measures) to aggregate: the cube, or packages themselves for a recount."""
-    return (p, _measures(f)) if from_packages else (c, _cube_measures(f))
+def cube_for(f: Filters, *groupings: str):
+    """The smallest savings cube that can answer F grouped by GROUPINGS."""
+    return c if f.regencies or "regency" in groupings else pc
+
+
+def _source(f: Filters, from_packages: bool, *groupings: str):
+    """(table, measures) to aggregate: a cube, or packages themselves for a recount."""
+    if from_packages:
+        return p, _measures(f)
+    cube = cube_for(f, *groupings)
+    return cube, _cube_measures(f, cube)
 
 
 def summary(engine: Engine, by: str, f: Filters = Filters(), *,
@@ -163,7 +172,7 @@ def summary(engine: Engine, by: str, f: Filters = Filters(), *,
     """
     if by not in GROUPS:
         raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(GROUPS)}")
-    t, measures = _source(f, from_packages)
+    t, measures = _source(f, from_packages, by)
     cols = _group_columns(by, t)
     query = select(*cols, *measures).where(where(f, t)).group_by(*cols)
     with engine.connect() as conn:
@@ -311,8 +320,9 @@ def summary_cross(engine: Engine, by: str, then: str, f: Filters = Filters()) ->
     """
     if by not in GROUPS or then not in GROUPS or by == then:
         raise ValueError(f"need two different groupings of {', '.join(GROUPS)}")
-    cols = list(dict.fromkeys([*_group_columns(by, c), *_group_columns(then, c)]))
-    query = select(*cols, *_cube_measures(f)).where(where(f, c)).group_by(*cols)
+    cube = cube_for(f, by, then)
+    cols = list(dict.fromkeys([*_group_columns(by, cube), *_group_columns(then, cube)]))
+    query = select(*cols, *_cube_measures(f, cube)).where(where(f, cube)).group_by(*cols)
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
         names = _region_names(conn) if {by, then} & {"province", "regency"} else {}
@@ -480,8 +490,9 @@ def _add_rows(acc: SummaryRow | None, row: SummaryRow, key: str) -> SummaryRow:
 
 def headline(engine: Engine, f: Filters = Filters()) -> SummaryRow:
     """total() plus the budget years F spans (extra["year_min"], extra["year_max"])."""
-    query = select(*_cube_measures(f), func.min(c.c.year).label("year_min"),
-                   func.max(c.c.year).label("year_max")).where(where(f, c))
+    cube = cube_for(f)
+    query = select(*_cube_measures(f, cube), func.min(cube.c.year).label("year_min"),
+                   func.max(cube.c.year).label("year_max")).where(where(f, cube))
     with engine.connect() as conn:
         row = conn.execute(query).mappings().one()
     out = _row("all", {**row, "group": "all"}, {})
@@ -538,8 +549,9 @@ def packages_page(engine: Engine, f: Filters = Filters(), *, satker: str | None 
     with engine.connect() as conn:
         rows = [dict(m) for m in conn.execute(query).mappings().all()]
         if satker is None:
-            count = conn.execute(select(func.coalesce(func.sum(c.c.packages), 0))
-                                 .where(where(f, c))).scalar()
+            cube = cube_for(f)
+            count = conn.execute(select(func.coalesce(func.sum(cube.c.packages), 0))
+                                 .where(where(f, cube))).scalar()
         else:
             count = conn.execute(select(func.count()).select_from(p).where(cond)).scalar()
     return rows, int(count)
@@ -555,8 +567,8 @@ def filter_options(engine: Engine) -> dict:
             rows = conn.execute(select(col).where(col.isnot(None)).distinct()).scalars()
             return sorted(rows)
 
-        return {"years": distinct(c.c.year), "methods": distinct(c.c.method),
-                "categories": distinct(c.c.category), "fundings": distinct(c.c.funding)}
+        return {"years": distinct(pc.c.year), "methods": distinct(pc.c.method),
+                "categories": distinct(pc.c.category), "fundings": distinct(pc.c.funding)}
 
 
 def data_version(engine: Engine):

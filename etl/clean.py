@@ -226,9 +226,7 @@ def text_series(series: pd.Series) -> pd.Series:
     if has_markup.any():
         text[has_markup] = text[has_markup].map(clean_text)
     # Most cells have no run of spaces; a regex over those alone is cheaper.
-    spaced = pd.concat([text.str.contains(c, regex=False) for c in ("  ", "\t", "\r", "\n",
-                                                                      "\xa0")], axis=1)
-    spaced = spaced.fillna(False).astype(bool).any(axis=1)
+    spaced = text.str.contains(r"\s\s|[^\S ]", regex=True).fillna(False).astype(bool)
     if spaced.any():
         text[spaced] = text[spaced].str.replace(_SPACE, " ", regex=True)
     text = text.str.strip()

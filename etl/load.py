@@ -374,22 +374,25 @@ def _years_kinds(conn: Connection, load_id: int) -> set[tuple]:
 
 
 def refresh_cube(conn: Connection, years_kinds: set[tuple]) -> None:
-    """Recompute the savings cube rows of these (budget year, kind) pairs from packages."""
-    cube, p = schema.sen_view(schema.savings_cube), PACKAGES.c
+    """Recompute the savings cubes' rows of these (budget year, kind) pairs from packages."""
+    p = PACKAGES.c
     counted = and_(p.pagu.isnot(None), p.kontrak.isnot(None))
     with_hps = and_(counted, p.hps.isnot(None))
-    dims = [p[d] for d in schema.CUBE_DIMENSIONS]
-    body = select(*dims, func.count(), func.sum(case((counted, 1), else_=0)),
-                  func.sum(case((with_hps, 1), else_=0)), func.sum(case((counted, p.pagu))),
-                  func.sum(case((with_hps, p.hps))), func.sum(case((counted, p.kontrak))),
-                  func.sum(case((with_hps, p.kontrak))))
-    columns = [*schema.CUBE_DIMENSIONS, "packages", "counted", "with_hps", "pagu", "hps",
-               "kontrak", "kontrak_with_hps"]
-    for year, kind in years_kinds:
-        same_year = cube.c.year.is_(None) if year is None else cube.c.year == year
-        conn.execute(delete(cube).where(same_year, cube.c.kind == kind))
-        in_pair = and_(p.year.is_(None) if year is None else p.year == year, p.kind == kind)
-        conn.execute(insert(cube).from_select(columns, body.where(in_pair).group_by(*dims)))
+    measures = [func.count(), func.sum(case((counted, 1), else_=0)),
+                func.sum(case((with_hps, 1), else_=0)), func.sum(case((counted, p.pagu))),
+                func.sum(case((with_hps, p.hps))), func.sum(case((counted, p.kontrak))),
+                func.sum(case((with_hps, p.kontrak)))]
+    for table in schema.CUBES:
+        cube = schema.sen_view(table)
+        dims = [c.name for c in table.columns if c.name not in schema.CUBE_MEASURES]
+        body = select(*(p[d] for d in dims), *measures)
+        for year, kind in years_kinds:
+            same_year = cube.c.year.is_(None) if year is None else cube.c.year == year
+            conn.execute(delete(cube).where(same_year, cube.c.kind == kind))
+            in_pair = and_(p.year.is_(None) if year is None else p.year == year, p.kind == kind)
+            conn.execute(insert(cube).from_select(
+                [*dims, *schema.CUBE_MEASURES],
+                body.where(in_pair).group_by(*(p[d] for d in dims))))
 
 
 def refresh(engine: Engine) -> int:
@@ -403,7 +406,8 @@ def refresh(engine: Engine) -> int:
             ["load_id", "kind", "code"],
             select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)))
         rebuild_packages(conn, 0)
-        conn.execute(delete(schema.savings_cube))
+        for cube in schema.CUBES:
+            conn.execute(delete(cube))
         refresh_cube(conn, _years_kinds(conn, 0))
         count = _count_keyed(conn, PACKAGES, 0)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
