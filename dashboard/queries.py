@@ -8,7 +8,7 @@ values ("contracted"); packages flagged implausible are left out unless asked fo
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from sqlalchemy import Engine, and_, case, func, literal, select, type_coerce
+from sqlalchemy import Engine, and_, case, func, literal, select, tuple_, type_coerce
 
 from etl import schema
 
@@ -503,24 +503,37 @@ def headline(engine: Engine, f: Filters = Filters()) -> SummaryRow:
 def satker_summary(engine: Engine, f: Filters = Filters(), basis: str = "pagu",
                    limit: int = 50) -> list[SummaryRow]:
     """Work units (satker) with the largest savings vs BASIS first; extra["klpd"] is the buyer."""
-    measures = {c.name: c for c in _measures(f)}
+    measures = {m.name: m for m in _measures(f)}
     if basis == "hps":
         savings = measures["hps"].element - measures["kontrak_with_hps"].element
     else:
         savings = measures["pagu"].element - measures["kontrak"].element
-    query = (select(p.c.satker_code, func.max(p.c.satker_name).label("satker_name"),
-                    func.max(p.c.klpd_name).label("klpd_name"), *measures.values())
+    # Only money columns in the aggregate, so a province reads its covering index alone;
+    # the names of the few units shown are looked up afterwards.
+    query = (select(p.c.satker_code, *measures.values())
              .where(where(f)).group_by(p.c.satker_code)
              .order_by(savings.desc(), p.c.satker_code).limit(limit))
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
+        names = _satker_names(conn, [row["satker_code"] for row in rows])
     out = []
     for row in rows:
         s = _row("satker", {**row, "satker": row["satker_code"]}, {})
-        s.name = row["satker_name"] or s.name
-        s.extra = {"klpd": row["klpd_name"]}
+        s.name, klpd = names.get(row["satker_code"], (None, None))
+        s.name = s.name or row["satker_code"] or s.group
+        s.extra = {"klpd": klpd}
         out.append(s)
     return out
+
+
+def _satker_names(conn, codes: list) -> dict:
+    """satker_code → (satker name, buyer name) for a few codes: one row of each suffices."""
+    names = {}
+    for code in codes:
+        if code is not None:
+            names[code] = conn.execute(select(p.c.satker_name, p.c.klpd_name)
+                                       .where(p.c.satker_code == code).limit(1)).one_or_none()
+    return {code: tuple(row) for code, row in names.items() if row is not None}
 
 
 def _savings_expr(base):
@@ -541,11 +554,13 @@ def packages_page(engine: Engine, f: Filters = Filters(), *, satker: str | None 
              "tahun": p.c.year.desc(), "nama": p.c.name.asc()}[sort if sort in PACKAGE_SORTS
                                                                  else "hemat"]
     cond = where(f) if satker is None else and_(where(f), p.c.satker_code == satker)
+    ordering = (order.nulls_last(), p.c.kind, p.c.code)
+    # The page's keys first (from an index where one covers the filter), then its rows.
+    page = select(p.c.kind, p.c.code).where(cond).order_by(*ordering).offset(offset).limit(limit)
     query = (select(p.c.kind, p.c.code, p.c.name, p.c.year, p.c.satker_name, p.c.method,
                     p.c.pagu, p.c.hps, p.c.kontrak, savings.label("savings"), p.c.excluded,
                     p.c.flags)
-             .where(cond).order_by(order.nulls_last(), p.c.kind, p.c.code)
-             .offset(offset).limit(limit))
+             .where(tuple_(p.c.kind, p.c.code).in_(page)).order_by(*ordering))
     with engine.connect() as conn:
         rows = [dict(m) for m in conn.execute(query).mappings().all()]
         if satker is None:

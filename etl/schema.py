@@ -159,7 +159,10 @@ packages = Table(
     Column("updated_load_id", Integer),
 )
 Index("ix_packages_year_kind", packages.c.year, packages.c.kind)
-Index("ix_packages_province", packages.c.province_code, packages.c.regency_code)
+# Covers a province's work-unit table and package list: read without touching the rows.
+Index("ix_packages_province", packages.c.province_code, packages.c.year, packages.c.kind,
+      packages.c.satker_code, packages.c.excluded, packages.c.pagu, packages.c.hps,
+      packages.c.kontrak, packages.c.code)
 Index("ix_packages_satker", packages.c.satker_code)
 Index("ix_packages_regency", packages.c.regency_code)
 
