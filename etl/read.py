@@ -74,7 +74,8 @@ def _read_spreadsheet(path: Path) -> RawTable:
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types per format
-        raise ReadError(f"{path}: bukan lembar kerja yang bisa dibaca ({exc})") from exc
+        raise ReadError(f"{path}: bukan lembar kerja yang bisa dibaca ({exc}); berkas mungkin "
+                        "terpotong atau rusak, unduh ulang ekspornya") from exc
     first_rows = None
     for name in book.sheet_names:
         try:
