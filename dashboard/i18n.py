@@ -252,7 +252,7 @@ EN = {
     "card_packages": "Packages counted",
     "coverage": "{n} of {total} packages have a contract",
     "coverage_hps": "{n} of {total} packages have an HPS and a contract",
-    "excluded_note": "{n} implausible packages left out",
+    "excluded_note": "{n} implausible package(s) left out",
     "included_note": "{n} packages flagged as implausible are counted",
     # Charts
     "chart_province": "{measure} by province, {period} ({unit})",
