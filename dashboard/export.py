@@ -801,25 +801,46 @@ def _version() -> str:
     return __version__
 
 
-def write_xlsx(engine: Engine, report: Report, target, progress=None) -> None:
-    """Write the workbook to TARGET (a path or a binary file object), streaming the detail."""
+# The dashboard's download builds the workbook while the browser waits: past this many
+# packages it leaves the detail sheet out and says how to get it (hemat export streams it).
+DOWNLOAD_DETAIL_LIMIT = 50_000
+NO_DETAIL = (("Rincian paket", "Package detail"),
+             ("Tidak disertakan: {n} paket terlalu banyak untuk unduhan dasbor. Jalankan "
+              "`hemat export --format xlsx` dengan filter yang sama untuk rincian lengkap.",
+              "Left out: {n} packages are too many for a dashboard download. Run "
+              "`hemat export --format xlsx` with the same filters for the full detail."))
+
+
+def write_xlsx(engine: Engine, report: Report, target, progress=None,
+               detail_limit: int | None = None) -> None:
+    """Write the workbook to TARGET (a path or a binary file object), streaming the detail.
+
+    With DETAIL_LIMIT, a selection of more packages gets no package-detail sheet (a line on
+    the summary sheet says so)."""
     tables = [*summary_tables(report), *package_tables(engine, report)]
+    items_extra = []
+    if detail_limit is not None and report.total.packages > detail_limit:
+        tables = [t for t in tables if t.key != "packages"]
+        n = _int_text(report.total.packages, report.lang)
+        items_extra = [Item(_t(("Lembar", "Sheets"), report.lang), _t(NO_DETAIL[0], report.lang),
+                            _t(NO_DETAIL[1], report.lang).format(n=n))]
     tracker = _Progress(progress, _units(tables))
     wb = Workbook(write_only=True)
     wb.properties.title = title(report)
     wb.properties.creator = "hemat"
-    _summary_sheet(wb, report, summary_items(report, tables))
+    _summary_sheet(wb, report, summary_items(report, tables) + items_extra)
     for table in tables:
         _table_sheets(wb, table, report.lang, tracker)
     wb.save(target)
     tracker.finish()
 
 
-def workbook_bytes(engine: Engine, filters: Filters, lang: str = "id") -> bytes:
+def workbook_bytes(engine: Engine, filters: Filters, lang: str = "id",
+                   detail_limit: int | None = DOWNLOAD_DETAIL_LIMIT) -> bytes:
     """The Excel workbook for FILTERS as bytes (the dashboard's download button)."""
     _check("xlsx", lang)
     buffer = io.BytesIO()
-    write_xlsx(engine, build_report(engine, filters, lang), buffer)
+    write_xlsx(engine, build_report(engine, filters, lang), buffer, detail_limit=detail_limit)
     return buffer.getvalue()
 
 

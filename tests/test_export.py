@@ -314,6 +314,16 @@ def test_workbook_bytes_for_the_dashboard(loaded, tmp_path):
     assert [r[1].value for r in data_rows] == ["N1"]
 
 
+def test_dashboard_download_leaves_out_a_detail_too_large_to_wait_for(loaded, tmp_path):
+    path = tmp_path / "big.xlsx"
+    path.write_bytes(ex.workbook_bytes(loaded, Filters(), "id", detail_limit=3))
+    wb = openpyxl.load_workbook(path)
+    assert "Paket" not in wb.sheetnames and "Paket ditandai" in wb.sheetnames
+    lines = [[c.value for c in row] for row in wb["Ringkasan"].iter_rows()]
+    note = next(r for r in lines if "Rincian paket" in r)
+    assert "8 paket" in note[-1] and "hemat export" in note[-1]
+
+
 def test_progress_reaches_one(loaded, tmp_path):
     seen = []
     _xlsx(loaded, tmp_path, progress=seen.append)
