@@ -231,7 +231,8 @@ def text_series(series: pd.Series) -> pd.Series:
         text[spaced] = text[spaced].str.replace(_SPACE, " ", regex=True)
     text = text.str.strip()
     empty = text.isna() | text.str.lower().isin(EMPTY)
-    return text.astype(object).where(~empty.fillna(True).astype(bool), None)
+    # Stays an Arrow-backed column (missing = NaN): a third of the memory of Python strings.
+    return text.mask(empty.fillna(True).astype(bool))
 
 
 def code_series(series: pd.Series) -> pd.Series:
@@ -245,7 +246,7 @@ def code_series(series: pd.Series) -> pd.Series:
         return out
     text = series.astype(STR).str.strip().str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
     empty = (text.isna() | text.str.lower().isin(EMPTY)).fillna(True).astype(bool)
-    return text.astype(object).where(~empty, None)
+    return text.mask(empty)
 
 
 _PLAIN = r"-?\d{1,13}(?:\.\d{1,2})?"

@@ -280,7 +280,7 @@ def _write_contracts(conn: Connection, frame: pd.DataFrame, load_id: int) -> Non
         "kind": frame["kind"], "code": frame["code"], "version": frame["version"].fillna(""),
         "load_id": load_id,
         "is_addendum": frame["is_addendum"].map(
-            lambda v: None if v is None else str(v).strip().lower() in ("ya", "yes", "true")),
+            lambda v: None if pd.isna(v) else str(v).strip().lower() in ("ya", "yes", "true")),
         "kontrak": frame["contract_value"], "signed_on": frame.get("signed_on"),
         "status": frame.get("contract_status"), "contract_number": frame.get("contract_number"),
         "change_reason": frame.get("change_reason"),
