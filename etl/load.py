@@ -97,7 +97,21 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                 results.append(write_prepared(engine, prepared, resolver, report))
             except LoadError as exc:
                 results.append(LoadResult(path, error=str(exc)))
+    if any(r.error is None for r in results):
+        refresh_statistics(engine)
     return results
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Let the database plan with the new data: without it PostgreSQL reads a fresh table's
+    rows instead of its covering indexes (the visibility map is empty until a VACUUM)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in (schema.packages, *schema.CUBES):
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA optimize")
 
 
 def make_resolver(engine: Engine) -> "regions.Resolver":
