@@ -158,7 +158,9 @@ packages = Table(
     Column("flags", Text),  # the flag codes, comma-separated, for display
     Column("updated_load_id", Integer),
 )
-Index("ix_packages_year_kind", packages.c.year, packages.c.kind)
+# Covers a national year's package list and its count (a top-N over a quarter of a million).
+Index("ix_packages_year_kind", packages.c.year, packages.c.kind, packages.c.excluded,
+      packages.c.pagu, packages.c.hps, packages.c.kontrak, packages.c.code)
 # Covers a province's work-unit table and package list: read without touching the rows.
 Index("ix_packages_province", packages.c.province_code, packages.c.year, packages.c.kind,
       packages.c.satker_code, packages.c.excluded, packages.c.pagu, packages.c.hps,
