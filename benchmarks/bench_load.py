@@ -254,7 +254,14 @@ def print_results(loads: list[list], xlsx: list[list], args) -> None:
                  "calamine s", "calamine p95 s", "load/calamine", "read/calamine",
                  "target load <=1.5x"], xlsx,
                 "XLSX against python-calamine alone (same files, same run)")
-    print("\ncpu s: user + system CPU time of the child process (imports included; the "
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak MB: ru_maxrss of each child from os.wait4. Linux carries the high-water "
+          f"mark of the process that starts a child into it, so no figure can be below this "
+          f"script's own peak, {own:.0f} MB (the data is generated in a child process to keep "
+          f"it low).")
+    print("cpu s: user + system CPU time of the child process (imports included; the "
           "database server's own CPU is not), steadier than seconds on a busy machine.")
 
 

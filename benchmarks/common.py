@@ -98,12 +98,16 @@ def workdir(prefix: str = "hemat-bench-"):
 
 def generate(folder: Path, packages: int, fmt: str) -> Path:
     """The demo exports for PACKAGES packages in one format (seeded: identical packages
-    whatever the format), written once per folder."""
-    from data.generate import generate as write
+    whatever the format), written once per folder.
 
+    The generator runs in a child process: at 1M packages it holds about 1 GB, and a process
+    started later from this one would inherit that peak in its ru_maxrss (Linux keeps the
+    high-water mark across fork and exec)."""
     out = Path(folder) / f"{fmt}-{packages}"
     if not out.is_dir():
-        write(out, packages=packages, seed=SEED, formats=(fmt,))
+        subprocess.run([sys.executable, str(ROOT / "data" / "generate.py"), "--out", str(out),
+                        "--packages", str(packages), "--seed", str(SEED), "--formats", fmt],
+                       check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
     return out
 
 

@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -177,13 +178,20 @@ def hammer(port: int, links: list, names: dict, args):
     deadline = time.monotonic() + args.seconds
     threads = [threading.Thread(target=user, args=(port, links, names, i, deadline, out))
                for i in range(args.users)]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     out["elapsed"] = time.perf_counter() - start
+    out["client_cpu"] = (_cpu() - cpu) / out["elapsed"]
     return out, out["pages"]
+
+
+def _cpu() -> float:
+    """CPU seconds of this process: the load generator shares the machine with the server."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def report(out: dict, pages: list, size: str, db: str, args, server_errors: int) -> None:
@@ -191,11 +199,12 @@ def report(out: dict, pages: list, size: str, db: str, args, server_errors: int)
     times = [s for _, s, _ in requests]
     errors = sum(1 for _, _, status in requests if status == 0 or status >= 400)
     c.table(["size", "db", "workers", "users", "seconds", "requests", "req/s", "median ms",
-             "p95 ms", "max ms", "errors", "failed visits", "server tracebacks"],
+             "p95 ms", "max ms", "errors", "failed visits", "server tracebacks",
+             "client CPU (cores)"],
             [[size, db, args.workers, args.users, f"{out['elapsed']:.0f}", len(requests),
               f"{len(requests) / out['elapsed']:.1f}", c.ms(c.median(times)),
               c.ms(c.percentile(times, 95)), c.ms(max(times) if times else None), errors,
-              len(out["failures"]), server_errors]],
+              len(out["failures"]), server_errors, f"{out['client_cpu']:.2f}"]],
             f"Load test ({size}, {db}): all requests")
     kinds = defaultdict(list)
     for r in pages:
