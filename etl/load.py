@@ -218,6 +218,7 @@ def _merge(conn: Connection, layout, frame: pd.DataFrame, result: LoadResult, re
                  .sort_values("_v", kind="stable").drop_duplicates(["kind", "code"], keep="last"))
     frame = frame[["kind", "code", "snapshot", *FIELDS]].assign(dataset=layout.dataset)
     frame["row_hash"] = _row_hashes(frame)
+    frame.attrs["load_id"] = result.load_id
     old = _existing_sources(conn, frame, layout.dataset)
     merged = frame.merge(old, on=["kind", "code"], how="left")
     older = (merged["snapshot"] != "") & (merged["snapshot_old"].fillna("") > merged["snapshot"])
@@ -250,11 +251,17 @@ def _row_hashes(frame: pd.DataFrame) -> pd.Series:
 
 
 def _existing_sources(conn: Connection, frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """What this dataset already says of the file's packages (looked up by key, not by
+    reading every stored row: the file's keys go to load_keys under the negated load id)."""
+    load_id = -int(frame.attrs["load_id"])
+    _write_keys(conn, load_id, frame[["kind", "code"]])
     s = SOURCES.c
     rows = conn.execute(select(s.kind, s.code, s.snapshot, s.row_hash).where(
-        s.dataset == dataset, s.kind.in_(list(frame["kind"].unique())))).all()
-    old = pd.DataFrame(rows, columns=["kind", "code", "snapshot_old", "row_hash_old"])
-    return old[old["code"].isin(frame["code"])]
+        s.dataset == dataset, _keyed(SOURCES, load_id))).all()
+    conn.execute(delete(KEYS).where(KEYS.c.load_id == load_id))
+    # Plain tuples: pandas probes SQLAlchemy rows attribute by attribute, a million times.
+    return pd.DataFrame(list(map(tuple, rows)),
+                        columns=["kind", "code", "snapshot_old", "row_hash_old"])
 
 
 def _with_old_values(conn, changed: pd.DataFrame, replaced, load_id: int, dataset: str):
