@@ -241,6 +241,10 @@ def register(app, engine) -> None:
                   Input(c.DOWNLOAD_BUTTON, "n_clicks"), State(c.URL, "pathname"),
                   State(c.URL, "search"), prevent_initial_call=True)
     def download(clicks, pathname, search):
+        # The renderer also fires this when it inserts the filter bar (n_clicks None): only a
+        # real click may build a workbook.
+        if not clicks:
+            raise PreventUpdate
         state = ViewState.from_url(pathname, search)
         return download_file(engine, state)
 
