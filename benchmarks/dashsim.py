@@ -87,8 +87,7 @@ class Page:
     comps: dict = field(default_factory=dict)  # key → {"id", "props", "parent"}
     max_calls: int = 200
     # Callbacks (by name) not fired when their input is inserted, although the browser does:
-    # the download button's callback exports the whole view as soon as the filter bar
-    # appears; the scripts click it on purpose instead (--downloads) and time it apart.
+    # the download is clicked on purpose instead (--downloads) and timed apart.
     skip_on_insert: set = field(default_factory=lambda: {"download"})
 
     # ---- building the component tree --------------------------------------------------------
