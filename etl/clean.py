@@ -33,6 +33,11 @@ _SPACE = re.compile(r"\s+")
 
 # pandas' own string dtype: Arrow-backed (vectorised in C++) when pyarrow is installed.
 STR = "str"
+# Patterns run on such columns are spelled for Arrow's RE2: with \s, \d or \b pandas falls
+# back to Python's re, cell by cell. WHITESPACE is every character Python's \s matches.
+WHITESPACE = (" \t\n\r\f\v\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
+              "\u205f\u3000")
+_ODD_SPACE = f"[{WHITESPACE}]{{2}}|[{WHITESPACE[1:]}]"  # a run of spaces, or not a plain one
 
 
 class BadValue(ValueError):
@@ -226,7 +231,7 @@ def text_series(series: pd.Series) -> pd.Series:
     if has_markup.any():
         text[has_markup] = text[has_markup].map(clean_text)
     # Most cells have no run of spaces; a regex over those alone is cheaper.
-    spaced = text.str.contains(r"\s\s|[^\S ]", regex=True).fillna(False).astype(bool)
+    spaced = text.str.contains(_ODD_SPACE, regex=True).fillna(False).astype(bool)
     if spaced.any():
         text[spaced] = text[spaced].str.replace(_SPACE, " ", regex=True)
     text = text.str.strip()
@@ -244,12 +249,12 @@ def code_series(series: pd.Series) -> pd.Series:
         fraction = series.notna() & ~whole
         out[fraction] = series[fraction].astype(str)
         return out
-    text = series.astype(STR).str.strip().str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    text = series.astype(STR).str.strip().str.replace(r"^([0-9]+)\.0+\Z", r"\1", regex=True)
     empty = (text.isna() | text.str.lower().isin(EMPTY)).fillna(True).astype(bool)
     return text.mask(empty)
 
 
-_PLAIN = r"-?\d{1,13}(?:\.\d{1,2})?"
+_PLAIN = r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?"
 
 
 def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:

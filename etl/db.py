@@ -69,6 +69,13 @@ def _sqlite_engine(url: str, read_only: bool) -> Engine:
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+        # The loader writes each file under a SAVEPOINT: SQLAlchemy must issue BEGIN itself,
+        # as the sqlite3 module's own transaction handling would commit around savepoints.
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
 
     return engine
 

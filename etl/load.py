@@ -7,12 +7,18 @@ dataset last said about a package; packages holds their merge, results first, th
 announcements, then contracts, so that the load order never matters. An empty cell never
 erases a value, and an export taken earlier (by its export date) never overwrites a later one.
 The merge and the flags are computed in SQL over the packages a file touched.
+
+One call of load_paths is one transaction: each file is written under its own savepoint (a
+file that fails is rolled back alone and reported), then every package the files touched is
+merged, flagged and counted into the savings cubes once, at the end. A reader sees all the
+good files of a load or none of them, and a package stated by three files is merged once.
 """
 
 import hashlib
+import multiprocessing
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -36,7 +42,7 @@ from sqlalchemy import (
 from . import quality, regions, schema
 from .bulk import insert_frame
 from .read import SUFFIXES, ReadError, read_export
-from .rows import FIELDS, Cleaned, clean_table
+from .rows import FIELDS, clean_table
 
 DATASET_PRIORITY = ("result", "announcement", "contract")
 REGION_COLUMNS = ("province_code", "regency_code", "region_evidence", "region_note")
@@ -78,28 +84,45 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[LoadResult]:
-    """Load each file in its own transaction; a failed file is reported and skipped.
+    """Load the files in one transaction; a file that fails is reported and skipped.
 
     progress(path, fraction) is called as each file advances. While one file is written, the
-    next is read and cleaned on a second thread (pyarrow and the database release the GIL).
+    next is read and cleaned in a second process.
+    Raises LoadError, with nothing written, when the final merge fails.
     """
     schema.create_schema(engine)
     resolver = make_resolver(engine)
     files = expand_paths(paths)
     results = []
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        upcoming = pool.submit(prepare, files[0]) if files else None
-        for i, path in enumerate(files):
-            prepared = upcoming.result()
-            upcoming = pool.submit(prepare, files[i + 1]) if i + 1 < len(files) else None
-            report = (lambda fraction, path=path: progress(path, fraction)) if progress else None
-            try:
-                results.append(write_prepared(engine, prepared, resolver, report))
-            except LoadError as exc:
-                results.append(LoadResult(path, error=str(exc)))
+    try:
+        with _preparer() as pool, engine.begin() as conn:
+            schema.create_work_tables(conn)
+            upcoming = pool.submit(prepare, files[0], resolver) if files else None
+            for i, path in enumerate(files):
+                prepared = upcoming.result()
+                upcoming = (pool.submit(prepare, files[i + 1], resolver)
+                            if i + 1 < len(files) else None)
+                report = (lambda f, path=path: progress(path, f)) if progress else None
+                try:
+                    results.append(write_prepared(conn, prepared, resolver, report))
+                except LoadError as exc:
+                    results.append(LoadResult(path, error=str(exc)))
+            publish(conn, [r.load_id for r in results])
+    except LoadError:
+        raise
+    except Exception as exc:
+        raise LoadError(f"penggabungan paket gagal, basis data tidak diubah ({exc})") from exc
     if any(r.error is None for r in results):
         refresh_statistics(engine)
     return results
+
+
+def _preparer():
+    """Where files are read and cleaned: a second process where the system can fork one, so
+    that cleaning (CPU-bound pandas) runs beside the writing instead of waiting for the GIL."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    return ThreadPoolExecutor(max_workers=1)
 
 
 def refresh_statistics(engine: Engine) -> None:
@@ -134,47 +157,87 @@ def store_aliases(engine: Engine, rows: list[dict]) -> None:
 
 @dataclass
 class Prepared:
-    """A file read and cleaned, not yet written; or the reason it cannot be read."""
+    """A file read, cleaned and put in the form package_sources stores (touching no
+    database, so it runs in the second process); or the reason it cannot be read."""
 
     path: Path
     layout: object = None
-    cleaned: Cleaned | None = None
+    sources: pd.DataFrame | None = None  # one row per package, hashed, its region resolved
+    contracts: pd.DataFrame | None = None  # every contract version (e-kontrak exports)
+    rejects: list = field(default_factory=list)
     rows_read: int = 0
+    rows_loaded: int = 0
+    rows_skipped: int = 0
+    sha256: str = ""
     error: str | None = None
 
 
-def prepare(path: Path) -> Prepared:
-    """Read and clean one file (touches no database)."""
+def prepare(path: Path, resolver) -> Prepared:
+    """Read and clean one file and make its source rows."""
     path = Path(path)
     try:
         raw = read_export(path)
-        return Prepared(path, raw.layout, clean_table(raw), len(raw.frame))
+        cleaned = clean_table(raw)
     except ReadError as exc:
         return Prepared(path, error=str(exc))
     except Exception as exc:  # a reader's own failure on a damaged file
         return Prepared(path, error=f"{path}: tidak dapat dibaca ({exc})")
+    frame, dataset = cleaned.frame, raw.layout.dataset
+    out = Prepared(path, raw.layout, rejects=cleaned.rejects, rows_read=len(raw.frame),
+                   rows_loaded=len(frame), rows_skipped=cleaned.skipped, sha256=_sha256(path))
+    if dataset == "contract" and not frame.empty:
+        out.contracts = _contract_rows(frame)
+        # The package's source is its latest contract version.
+        frame = (frame.assign(_v=pd.to_numeric(frame["version"], errors="coerce"))
+                 .sort_values("_v", kind="stable").drop_duplicates(["kind", "code"], keep="last"))
+    out.sources = _source_rows(frame, dataset, resolver)
+    return out
+
+
+def _source_rows(frame: pd.DataFrame, dataset: str, resolver) -> pd.DataFrame:
+    rows = frame[["kind", "code", "snapshot", *FIELDS]].assign(dataset=dataset)
+    if rows.empty:
+        return rows
+    rows["row_hash"] = _row_hashes(rows)
+    return _with_region(rows, resolver)
+
+
+def _with_region(rows: pd.DataFrame, resolver) -> pd.DataFrame:
+    rows = pd.concat([rows.drop(columns=[*REGION_COLUMNS, "region_rank"], errors="ignore"),
+                      resolver.resolve_frame(rows)], axis=1)
+    rows["region_rank"] = _region_rank(rows)
+    return rows
 
 
 def load_file(engine: Engine, path: Path, resolver=None, progress=None) -> LoadResult:
     """Load one export file in one transaction; raises LoadError and writes nothing on failure."""
-    return write_prepared(engine, prepare(path), resolver or make_resolver(engine), progress)
+    with engine.begin() as conn:
+        schema.create_work_tables(conn)
+        resolver = resolver or make_resolver(engine)
+        result = write_prepared(conn, prepare(path, resolver), resolver, progress)
+        try:
+            publish(conn, [result.load_id])
+        except Exception as exc:
+            raise LoadError(f"{path}: gagal dimuat, basis data tidak diubah ({exc})") from exc
+    return result
 
 
-def write_prepared(engine: Engine, prepared: Prepared, resolver, progress=None) -> LoadResult:
-    """Write a prepared file in one transaction; LoadError (and nothing written) on failure."""
+def write_prepared(conn: Connection, prepared: Prepared, resolver, progress=None) -> LoadResult:
+    """Write a prepared file's sources under a savepoint and list its packages for publish();
+    LoadError (and nothing of the file kept) on failure."""
     if prepared.error:
         raise LoadError(prepared.error)
-    path, cleaned, layout = prepared.path, prepared.cleaned, prepared.layout
+    path, layout = prepared.path, prepared.layout
     result = LoadResult(path, layout.name, rows_read=prepared.rows_read,
-                        rows_loaded=len(cleaned.frame), rows_rejected=len(cleaned.rejects),
-                        rows_skipped=cleaned.skipped)
+                        rows_loaded=prepared.rows_loaded, rows_rejected=len(prepared.rejects),
+                        rows_skipped=prepared.rows_skipped)
     _report = progress or (lambda fraction: None)
     try:
-        with engine.begin() as conn:
-            result.load_id = _start_load(conn, path, layout.name, result)
-            _write_rejects(conn, result.load_id, cleaned.rejects)
+        with conn.begin_nested():
+            result.load_id = _start_load(conn, prepared, result)
+            _write_rejects(conn, result.load_id, prepared.rejects)
             _report(0.2)
-            _merge(conn, layout, cleaned.frame, result, resolver, _report)
+            _merge(conn, prepared, result, resolver, _report)
             conn.execute(update(schema.loads).where(schema.loads.c.id == result.load_id).values(
                 packages_new=result.packages_new, packages_updated=result.packages_updated,
                 packages_unchanged=result.packages_unchanged, finished_at=datetime.now()))
@@ -192,11 +255,12 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _start_load(conn: Connection, path: Path, layout: str, r: LoadResult) -> int:
+def _start_load(conn: Connection, prepared: Prepared, r: LoadResult) -> int:
     return conn.execute(insert(schema.loads).values(
-        file_name=path.name, file_path=str(path.resolve()), sha256=_sha256(path), layout=layout,
-        rows_read=r.rows_read, rows_loaded=r.rows_loaded, rows_rejected=r.rows_rejected,
-        rows_skipped=r.rows_skipped, started_at=datetime.now(),
+        file_name=prepared.path.name, file_path=str(prepared.path.resolve()),
+        sha256=prepared.sha256, layout=prepared.layout.name, rows_read=r.rows_read,
+        rows_loaded=r.rows_loaded, rows_rejected=r.rows_rejected, rows_skipped=r.rows_skipped,
+        started_at=datetime.now(),
     )).inserted_primary_key[0]
 
 
@@ -208,40 +272,33 @@ def _write_rejects(conn: Connection, load_id: int, rejects: list[dict]) -> None:
 # ---------------------------------------------------------------- sources
 
 
-def _merge(conn: Connection, layout, frame: pd.DataFrame, result: LoadResult, resolver,
-           report) -> None:
+def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, report) -> None:
+    """Write what the file says of each package to package_sources, and leave the packages
+    it changed in load_keys under its load id for publish()."""
+    frame = prepared.sources
     if frame.empty:
         return
-    if layout.dataset == "contract":
-        _write_contracts(conn, frame, result.load_id)
-        frame = (frame.assign(_v=pd.to_numeric(frame["version"], errors="coerce"))
-                 .sort_values("_v", kind="stable").drop_duplicates(["kind", "code"], keep="last"))
-    frame = frame[["kind", "code", "snapshot", *FIELDS]].assign(dataset=layout.dataset)
-    frame["row_hash"] = _row_hashes(frame)
-    frame.attrs["load_id"] = result.load_id
-    old = _existing_sources(conn, frame, layout.dataset)
-    merged = frame.merge(old, on=["kind", "code"], how="left")
+    load_id, dataset = result.load_id, prepared.layout.dataset
+    _write_keys(conn, load_id, frame[["kind", "code"]])
+    if prepared.contracts is not None:
+        _write_contracts(conn, prepared.contracts.assign(load_id=load_id), load_id)
+    merged = frame[["kind", "code", "snapshot", "row_hash"]].merge(
+        _existing_sources(conn, load_id, dataset), on=["kind", "code"], how="left")
     older = (merged["snapshot"] != "") & (merged["snapshot_old"].fillna("") > merged["snapshot"])
-    same = (merged["row_hash"] == merged["row_hash_old"]).to_numpy()
-    changed = frame[~same & ~older.to_numpy()]
+    keep = ~(merged["row_hash"] == merged["row_hash_old"]).to_numpy() & ~older.to_numpy()
+    changed = frame[keep]
     result.packages_unchanged = len(frame) - len(changed)
+    _drop_keys(conn, load_id, frame.loc[~keep, ["kind", "code"]], everything=changed.empty)
     if changed.empty:
         return
-    _write_keys(conn, result.load_id, changed[["kind", "code"]])
-    replaced = merged["row_hash_old"].notna().to_numpy()[~same & ~older.to_numpy()]
-    rows = _with_old_values(conn, changed, replaced, result.load_id, layout.dataset)
-    rows = pd.concat([rows, resolver.resolve_frame(rows)], axis=1)
-    rows["region_rank"] = _region_rank(rows)
+    replaced = merged["row_hash_old"].notna().to_numpy()[keep]
+    rows = _with_old_values(conn, changed, replaced, load_id, dataset, resolver)
     report(0.5)
-    conn.execute(delete(SOURCES).where(_keyed(SOURCES, result.load_id),
-                                       SOURCES.c.dataset == layout.dataset))
-    insert_frame(conn, SOURCES, rows.assign(load_id=result.load_id))
+    result.packages_updated = _count_known(conn, load_id)
+    result.packages_new = len(changed) - result.packages_updated
+    conn.execute(delete(SOURCES).where(_keyed(SOURCES, load_id), SOURCES.c.dataset == dataset))
+    insert_frame(conn, SOURCES, rows.assign(load_id=load_id))
     report(0.7)
-    before = _count_keyed(conn, PACKAGES, result.load_id)
-    rebuild_packages(conn, result.load_id)
-    result.packages_new = len(changed) - before
-    result.packages_updated = before
-    conn.execute(delete(KEYS).where(KEYS.c.load_id == result.load_id))
 
 
 def _row_hashes(frame: pd.DataFrame) -> pd.Series:
@@ -250,22 +307,28 @@ def _row_hashes(frame: pd.DataFrame) -> pd.Series:
     return hashed.map("{:016x}".format)
 
 
-def _existing_sources(conn: Connection, frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """What this dataset already says of the file's packages (looked up by key, not by
-    reading every stored row: the file's keys go to load_keys under the negated load id)."""
-    load_id = -int(frame.attrs["load_id"])
-    _write_keys(conn, load_id, frame[["kind", "code"]])
+def _existing_sources(conn: Connection, load_id: int, dataset: str) -> pd.DataFrame:
+    """What this dataset already says of the file's packages (looked up by the file's keys in
+    load_keys, not by reading every stored row)."""
     s = SOURCES.c
     rows = conn.execute(select(s.kind, s.code, s.snapshot, s.row_hash).where(
         s.dataset == dataset, _keyed(SOURCES, load_id))).all()
-    conn.execute(delete(KEYS).where(KEYS.c.load_id == load_id))
     # Plain tuples: pandas probes SQLAlchemy rows attribute by attribute, a million times.
     return pd.DataFrame(list(map(tuple, rows)),
                         columns=["kind", "code", "snapshot_old", "row_hash_old"])
 
 
-def _with_old_values(conn, changed: pd.DataFrame, replaced, load_id: int, dataset: str):
-    """CHANGED with each empty cell filled from what the same dataset said before."""
+def _count_known(conn: Connection, load_id: int) -> int:
+    """How many of the load's listed packages some dataset already stated."""
+    k, s = KEYS.c, SOURCES.c
+    known = exists().where(s.kind == k.kind, s.code == k.code)
+    return conn.execute(select(func.count()).where(k.load_id == load_id, known)).scalar()
+
+
+def _with_old_values(conn, changed: pd.DataFrame, replaced, load_id: int, dataset: str,
+                     resolver) -> pd.DataFrame:
+    """CHANGED with each empty cell filled from what the same dataset said before (and the
+    region of those rows resolved again from the filled cells)."""
     changed = changed.reset_index(drop=True)
     if not replaced.any():
         return changed
@@ -277,7 +340,10 @@ def _with_old_values(conn, changed: pd.DataFrame, replaced, load_id: int, datase
     new = changed.set_index(["kind", "code"])
     filled = new[list(FIELDS)].astype(object).combine_first(old.astype(object))
     new[list(FIELDS)] = filled.loc[new.index, list(FIELDS)]
-    return _stored_forms(new.reset_index())
+    rows = _stored_forms(new.reset_index())
+    again = _with_region(rows[replaced], resolver)
+    rows.loc[replaced, [*REGION_COLUMNS, "region_rank"]] = again[[*REGION_COLUMNS, "region_rank"]]
+    return rows
 
 
 def _stored_forms(frame: pd.DataFrame) -> pd.DataFrame:
@@ -296,27 +362,39 @@ def _region_rank(rows: pd.DataFrame) -> pd.Series:
             + rows["region_evidence"].map(EVIDENCE_RANK).fillna(0)).astype(int)
 
 
-def _write_contracts(conn: Connection, frame: pd.DataFrame, load_id: int) -> None:
-    data = pd.DataFrame({
+def _contract_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The contracts table's rows for every contract version in an e-kontrak export."""
+    return pd.DataFrame({
         "kind": frame["kind"], "code": frame["code"], "version": frame["version"].fillna(""),
-        "load_id": load_id,
         "is_addendum": frame["is_addendum"].map(
             lambda v: None if pd.isna(v) else str(v).strip().lower() in ("ya", "yes", "true")),
         "kontrak": frame["contract_value"], "signed_on": frame.get("signed_on"),
         "status": frame.get("contract_status"), "contract_number": frame.get("contract_number"),
         "change_reason": frame.get("change_reason"),
     })
-    keys = data[["kind", "code"]].drop_duplicates()
-    _write_keys(conn, load_id, keys)
+
+
+def _write_contracts(conn: Connection, data: pd.DataFrame, load_id: int) -> None:
+    """Store the file's contract versions; its packages are already in load_keys."""
     # A newer export replaces the versions it states and keeps the others.
     conn.execute(delete(CONTRACTS).where(_keyed(CONTRACTS, load_id), CONTRACTS.c.version.in_(
         data["version"].unique().tolist())))
     insert_frame(conn, CONTRACTS, data)
-    conn.execute(delete(KEYS).where(KEYS.c.load_id == load_id))
 
 
 def _write_keys(conn: Connection, load_id: int, keys: pd.DataFrame) -> None:
     insert_frame(conn, KEYS, keys.drop_duplicates().assign(load_id=load_id))
+
+
+def _drop_keys(conn: Connection, load_id: int, keys: pd.DataFrame, everything: bool) -> None:
+    """Take packages the file left as they were off its list (all of them when EVERYTHING)."""
+    if everything:
+        conn.execute(delete(KEYS).where(KEYS.c.load_id == load_id))
+    elif not keys.empty:
+        k = KEYS.c
+        conn.execute(delete(KEYS).where(k.load_id == load_id, k.kind == bindparam("k"),
+                                        k.code == bindparam("c")),
+                     [{"k": a, "c": b} for a, b in keys.itertuples(index=False)])
 
 
 def _keyed(table, load_id: int):
@@ -355,6 +433,24 @@ def merged_select(load_id: int):
     region = [case(*((m.c.best == d[0], m.c[f"{d[0]}_{col}"]) for d in DATASET_PRIORITY))
               .label(col) for col in REGION_COLUMNS]
     return select(m.c.kind, m.c.code, *(m.c[f] for f in FIELDS), *region)
+
+
+def publish(conn: Connection, load_ids: list[int]) -> None:
+    """Merge, flag and count into the cubes, once, every package the loads LOAD_IDS listed
+    in load_keys (under the last of them), then empty the list."""
+    ids = [i for i in load_ids if i is not None]
+    if not ids:
+        return
+    last, k = max(ids), KEYS.c
+    if len(ids) > 1:
+        mine = KEYS.alias("mine")
+        listed = exists().where(mine.c.load_id == last, mine.c.kind == k.kind,
+                                mine.c.code == k.code)
+        conn.execute(insert(KEYS).from_select(["load_id", "kind", "code"], select(
+            literal(last), k.kind, k.code).where(k.load_id.in_(ids), k.load_id != last, ~listed)
+            .group_by(k.kind, k.code)))
+    rebuild_packages(conn, last)
+    conn.execute(delete(KEYS).where(k.load_id.in_(ids)))
 
 
 def rebuild_packages(conn: Connection, load_id: int) -> None:
@@ -421,6 +517,7 @@ def refresh(engine: Engine) -> int:
     schema.create_schema(engine)
     resolver = make_resolver(engine)
     with engine.begin() as conn:
+        schema.create_work_tables(conn)
         _reresolve_sources(conn, resolver)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
         conn.execute(insert(KEYS).from_select(

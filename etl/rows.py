@@ -18,7 +18,9 @@ CODE_FIELDS = ("code", "rup_code", "package_code", "klpd_code", "satker_code", "
                "winner_code", "version")
 DATE_FIELDS = ("announced_on", "awarded_on", "signed_on", "snapshot")
 MONEY_FIELDS = (*schema.MONEY_FIELDS, "contract_value")
-_TOTAL_ROW = r"^\s*(?:grand\s*total|sub\s*total|total|jumlah)\b"
+# In RE2's terms (see clean.WHITESPACE): "total" or "jumlah" as the first word.
+_TOTAL_ROW = (r"^[ \t]*(?:grand[ \t]*total|sub[ \t]*total|total|jumlah)"
+              r"(?:[^0-9A-Za-z_]|\Z)")
 
 
 class Cleaned:
@@ -89,9 +91,9 @@ def _clean_column(name: str, series: pd.Series, col: str, problems: dict, out) -
         sen, lost, error = clean.money_series(series)
         bad = error.notna()
         _note(problems, error.index[bad], (f"kolom {col}: " + error[bad]).to_dict())
-        lost_cols = out.get("precision_lost", pd.Series("", index=series.index))
-        out["precision_lost"] = lost_cols.where(~lost, lost_cols.str.cat([col] * len(lost),
-                                                                         sep=" ").str.strip())
+        if lost.any():
+            lost_cols = out.get("precision_lost", pd.Series("", index=series.index))
+            out["precision_lost"] = lost_cols.where(~lost, (lost_cols + " " + col).str.strip())
         return sen
     if name in DATE_FIELDS:
         return _dates(series)
@@ -105,7 +107,7 @@ def _clean_column(name: str, series: pd.Series, col: str, problems: dict, out) -
     return clean.text_series(series)
 
 
-_ISO_PREFIX = r"^\d{4}-\d{2}-\d{2}"
+_ISO_PREFIX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
 def _dates(series: pd.Series) -> pd.Series:

@@ -228,14 +228,23 @@ contracts = Table(
 )
 
 
-# The packages one load touches, so that SQL can join on them instead of long IN lists.
+# The packages a load touches, so that SQL can join on them instead of long IN lists. A
+# temporary table: it lives only within the load's transaction, in memory, never logged.
 load_keys = Table(
     "load_keys",
-    metadata,
+    MetaData(),
     Column("load_id", Integer, primary_key=True),
     Column("kind", String(12), primary_key=True),
     Column("code", String(40), primary_key=True),
+    prefixes=["TEMPORARY"],
 )
+
+
+def create_work_tables(conn) -> None:
+    """The temporary tables a load or refresh works with, on this connection."""
+    from sqlalchemy.schema import CreateTable
+
+    conn.execute(CreateTable(load_keys, if_not_exists=True))
 
 # Users' own spellings of region names (hemat refresh --aliases FILE), on top of the shipped list.
 region_aliases = Table(
