@@ -18,6 +18,7 @@ import hashlib
 import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ import pandas as pd
 from sqlalchemy import (
     Connection,
     Engine,
+    String,
     and_,
     bindparam,
     case,
@@ -34,8 +36,11 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
+    true,
     tuple_,
+    union_all,
     update,
 )
 
@@ -51,6 +56,8 @@ SOURCES = schema.sen_view(schema.package_sources)
 PACKAGES = schema.sen_view(schema.packages)
 CONTRACTS = schema.sen_view(schema.contracts)
 KEYS = schema.load_keys
+# Above this share of the stored packages, a merge rebuilds their indexes instead (SQLite).
+BULK_SHARE = 0.25
 
 
 class LoadError(Exception):
@@ -466,22 +473,48 @@ def _replace_packages(conn: Connection, load_id: int) -> None:
         conn.execute(delete(table).where(_keyed(table, load_id)))
     merged = merged_select(load_id).add_columns(literal(False).label("excluded"),
                                                 literal(load_id).label("updated_load_id"))
-    conn.execute(insert(PACKAGES).from_select([c.name for c in merged.selected_columns], merged))
-    # Flags read the stored row: plain columns are cheaper than the merge's COALESCEs.
+    with _indexes_rebuilt_if_bulk(conn, load_id):
+        conn.execute(insert(PACKAGES).from_select([c.name for c in merged.selected_columns],
+                                                  merged))
+    _flag(conn, load_id)
+
+
+def _flag(conn: Connection, load_id: int) -> None:
+    """Flag the packages just written (they carry LOAD_ID): one scan over plain columns,
+    every rule tried on each row, cheaper than a pass per rule or the merge's COALESCEs."""
     p = PACKAGES.alias("p")
-    keyed = _keyed(p, load_id)
-    for rule in quality.rules(p.c):
-        if rule.flag.startswith("tanpa_"):
-            continue  # missing values are counted from packages directly
-        conn.execute(insert(schema.package_flags).from_select(
-            ["kind", "code", "flag", "excludes", "detail"],
-            select(p.c.kind, p.c.code, literal(rule.flag), literal(rule.excludes),
-                   rule.detail).where(keyed, rule.condition)))
-    f = schema.package_flags
-    flagged = exists().where(f.c.kind == PACKAGES.c.kind, f.c.code == PACKAGES.c.code)
-    rules = quality.rules(PACKAGES.c)
-    conn.execute(update(PACKAGES).where(_keyed(PACKAGES, load_id), flagged).values(
-        excluded=quality.excluded(rules), flags=quality.flag_names(rules)))
+    stored = [x for x in quality.rules(p.c) if not x.flag.startswith("tanpa_")]
+    r = union_all(*(select(literal(x.flag, String).label("flag")) for x in stored)).subquery("r")
+    hit, excludes, detail = (case(*((r.c.flag == x.flag, part(x)) for x in stored))
+                             for part in (lambda x: x.condition, lambda x: literal(x.excludes),
+                                          lambda x: x.detail))
+    conn.execute(insert(schema.package_flags).from_select(
+        ["kind", "code", "flag", "excludes", "detail"],
+        select(p.c.kind, p.c.code, r.c.flag, excludes, detail)
+        # LEFT JOIN keeps p the outer loop in SQLite: each row is read once, not once per rule.
+        .select_from(p.outerjoin(r, true())).where(p.c.updated_load_id == load_id, hit)))
+    rules = [x for x in quality.rules(PACKAGES.c) if not x.flag.startswith("tanpa_")]
+    conn.execute(update(PACKAGES).where(PACKAGES.c.updated_load_id == load_id,
+                                        or_(*(x.condition for x in rules)))
+                 .values(excluded=quality.excluded(rules), flags=quality.flag_names(rules)))
+
+
+@contextmanager
+def _indexes_rebuilt_if_bulk(conn: Connection, load_id: int):
+    """On SQLite, when a load rewrites a large share of the packages, drop their secondary
+    indexes and build them again afterwards: one sort instead of a million random inserts
+    into four B-trees. (On PostgreSQL dropping them would lock readers out meanwhile.)"""
+    listed = conn.execute(select(func.count()).where(KEYS.c.load_id == load_id)).scalar()
+    stored = conn.execute(select(func.count()).select_from(PACKAGES)).scalar()
+    if conn.dialect.name != "sqlite" or listed < BULK_SHARE * stored:
+        yield
+        return
+    indexes = sorted(schema.packages.indexes, key=lambda i: i.name)
+    for index in indexes:
+        index.drop(conn)
+    yield
+    for index in indexes:
+        index.create(conn)
 
 
 def _years_kinds(conn: Connection, load_id: int) -> set[tuple]:
@@ -491,25 +524,37 @@ def _years_kinds(conn: Connection, load_id: int) -> set[tuple]:
 
 
 def refresh_cube(conn: Connection, years_kinds: set[tuple]) -> None:
-    """Recompute the savings cubes' rows of these (budget year, kind) pairs from packages."""
-    p = PACKAGES.c
-    counted = and_(p.pagu.isnot(None), p.kontrak.isnot(None))
-    with_hps = and_(counted, p.hps.isnot(None))
+    """Recompute the savings cubes' rows of these (budget year, kind) pairs: the regency cube
+    from packages in one pass, the province cube from the regency cube."""
+    if not years_kinds:
+        return
+    source = PACKAGES.c
+    counted = and_(source.pagu.isnot(None), source.kontrak.isnot(None))
+    with_hps = and_(counted, source.hps.isnot(None))
     measures = [func.count(), func.sum(case((counted, 1), else_=0)),
-                func.sum(case((with_hps, 1), else_=0)), func.sum(case((counted, p.pagu))),
-                func.sum(case((with_hps, p.hps))), func.sum(case((counted, p.kontrak))),
-                func.sum(case((with_hps, p.kontrak)))]
+                func.sum(case((with_hps, 1), else_=0)), func.sum(case((counted, source.pagu))),
+                func.sum(case((with_hps, source.hps))), func.sum(case((counted, source.kontrak))),
+                func.sum(case((with_hps, source.kontrak)))]
     for table in schema.CUBES:
         cube = schema.sen_view(table)
-        dims = [c.name for c in table.columns if c.name not in schema.CUBE_MEASURES]
-        body = select(*(p[d] for d in dims), *measures)
-        for year, kind in years_kinds:
-            same_year = cube.c.year.is_(None) if year is None else cube.c.year == year
-            conn.execute(delete(cube).where(same_year, cube.c.kind == kind))
-            in_pair = and_(p.year.is_(None) if year is None else p.year == year, p.kind == kind)
-            conn.execute(insert(cube).from_select(
-                [*dims, *schema.CUBE_MEASURES],
-                body.where(in_pair).group_by(*(p[d] for d in dims))))
+        dims = [cube.c[c.name] for c in table.columns if c.name not in schema.CUBE_MEASURES]
+        conn.execute(delete(cube).where(_in_pairs(cube.c, years_kinds)))
+        conn.execute(insert(cube).from_select(
+            [d.name for d in dims] + list(schema.CUBE_MEASURES),
+            select(*(source[d.name] for d in dims), *measures)
+            .where(_in_pairs(source, years_kinds, scan=table is schema.CUBES[0]))
+            .group_by(*(source[d.name] for d in dims))))
+        # Each finer cube is the source of the next, coarser one: sums of sums.
+        source = cube.c
+        measures = [func.sum(source[m]) for m in schema.CUBE_MEASURES]
+
+
+def _in_pairs(c, years_kinds: set[tuple], scan: bool = False):
+    """Rows of these (year, kind) pairs. With SCAN, written so that no index is used: the
+    pairs cover large slices, which a plain read of the table serves better."""
+    year = c.year + 0 if scan else c.year
+    return or_(*(and_(year.is_(None) if y is None else year == y, c.kind == k)
+                 for y, k in sorted(years_kinds, key=lambda p: (p[0] is None, p))))
 
 
 def refresh(engine: Engine) -> int:
