@@ -8,7 +8,7 @@ stored form: money as whole sen, dates as ISO text or date objects.
 import pandas as pd
 from sqlalchemy import Connection, Table
 
-CHUNK = 50_000
+CHUNK = 10_000
 
 
 def python_values(series: pd.Series) -> list:

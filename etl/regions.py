@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .clean import map_distinct
+
 FRAME_COLUMNS = ("province_raw", "regency_raw", "location_raw", "klpd_name", "klpd_kind")
 OUTPUT_COLUMNS = ("province_code", "regency_code", "region_evidence", "region_note")
 
@@ -474,7 +476,7 @@ class Resolver:
                 break
             retry = inputs[again]
             retry = (retry.assign(location_raw=None) if stage == "buyer" else
-                     retry.assign(location_raw=retry["location_raw"].map(_location_key)))
+                     retry.assign(location_raw=map_distinct(retry["location_raw"], _location_key)))
             out.loc[again] = self._resolve_distinct(retry).to_numpy()
         out.index = df.index
         return out
