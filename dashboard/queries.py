@@ -335,20 +335,28 @@ def summary_cross(engine: Engine, by: str, then: str, f: Filters = Filters()) ->
                                       s.extra["then"] == UNRESOLVED, s.extra["then_name"]))
 
 
-def excluded_reasons(engine: Engine, f: Filters = Filters()) -> list[dict]:
+def excluded_reasons(engine: Engine, f: Filters = Filters(), *,
+                     from_packages: bool = False) -> list[dict]:
     """Why contracted packages were left out of the totals: rows of flag, packages.
 
     Counts the packages that total(f).excluded counts; a package with two excluding flags is
-    counted under each.
+    counted under each. Read from the flag cube; from_packages recounts (for tests).
     """
-    fl = schema.package_flags
-    counted = and_(p.c.pagu.isnot(None), p.c.kontrak.isnot(None), p.c.excluded.is_(True))
-    query = (select(fl.c.flag, func.count().label("packages"))
-             .join(fl, and_(fl.c.kind == p.c.kind, fl.c.code == p.c.code))
-             .where(where(f), counted, fl.c.excludes.is_(True))
-             .group_by(fl.c.flag).order_by(func.count().desc(), fl.c.flag))
+    if from_packages:
+        fl = schema.package_flags
+        counted = and_(p.c.pagu.isnot(None), p.c.kontrak.isnot(None), p.c.excluded.is_(True))
+        flag, count = fl.c.flag, func.count()
+        query = (select(flag, count.label("packages"))
+                 .join(fl, and_(fl.c.kind == p.c.kind, fl.c.code == p.c.code))
+                 .where(where(f), counted, fl.c.excludes.is_(True)))
+    else:
+        fc = schema.flag_cube
+        flag, count = fc.c.flag, func.sum(fc.c.packages)
+        query = select(flag, count.label("packages")).where(where(f, fc))
+    query = query.group_by(flag).order_by(count.desc(), flag)
     with engine.connect() as conn:
-        return [dict(m) for m in conn.execute(query).mappings().all()]
+        return [{"flag": row.flag, "packages": int(row.packages)}
+                for row in conn.execute(query).all()]
 
 
 def _region_columns():
@@ -501,18 +509,20 @@ def headline(engine: Engine, f: Filters = Filters()) -> SummaryRow:
 
 
 def satker_summary(engine: Engine, f: Filters = Filters(), basis: str = "pagu",
-                   limit: int = 50) -> list[SummaryRow]:
-    """Work units (satker) with the largest savings vs BASIS first; extra["klpd"] is the buyer."""
-    measures = {m.name: m for m in _measures(f)}
+                   limit: int = 50, *, from_packages: bool = False) -> list[SummaryRow]:
+    """Work units (satker) with the largest savings vs BASIS first; extra["klpd"] is the buyer.
+
+    Read from the work-unit cube (from_packages recounts, for tests); the names of the few
+    units shown are looked up afterwards."""
+    t = p if from_packages else schema.satker_cube
+    measures = {m.name: m for m in (_measures(f) if from_packages else _cube_measures(f, t))}
     if basis == "hps":
         savings = measures["hps"].element - measures["kontrak_with_hps"].element
     else:
         savings = measures["pagu"].element - measures["kontrak"].element
-    # Only money columns in the aggregate, so a province reads its covering index alone;
-    # the names of the few units shown are looked up afterwards.
-    query = (select(p.c.satker_code, *measures.values())
-             .where(where(f)).group_by(p.c.satker_code)
-             .order_by(savings.desc(), p.c.satker_code).limit(limit))
+    query = (select(t.c.satker_code, *measures.values())
+             .where(where(f, t)).group_by(t.c.satker_code)
+             .order_by(savings.desc(), t.c.satker_code).limit(limit))
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
         names = _satker_names(conn, [row["satker_code"] for row in rows])

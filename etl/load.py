@@ -137,7 +137,7 @@ def refresh_statistics(engine: Engine) -> None:
     rows instead of its covering indexes (the visibility map is empty until a VACUUM)."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in (schema.packages, *schema.CUBES):
+            for table in (schema.packages, *schema.CUBES, schema.flag_cube):
                 conn.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
     else:
         with engine.begin() as conn:
@@ -547,6 +547,20 @@ def refresh_cube(conn: Connection, years_kinds: set[tuple]) -> None:
         # Each finer cube is the source of the next, coarser one: sums of sums.
         source = cube.c
         measures = [func.sum(source[m]) for m in schema.CUBE_MEASURES]
+    _refresh_flag_cube(conn, years_kinds)
+
+
+def _refresh_flag_cube(conn: Connection, years_kinds: set[tuple]) -> None:
+    fc, f, pk = schema.flag_cube, schema.package_flags, PACKAGES.c
+    dims = [pk[c.name] for c in fc.columns if c.name not in ("flag", "packages")]
+    conn.execute(delete(fc).where(_in_pairs(fc.c, years_kinds)))
+    conn.execute(insert(fc).from_select(
+        [d.name for d in dims] + ["flag", "packages"],
+        select(*dims, f.c.flag, func.count())
+        .select_from(PACKAGES.join(f, and_(f.c.kind == pk.kind, f.c.code == pk.code)))
+        .where(_in_pairs(pk, years_kinds), pk.excluded.is_(True), pk.pagu.isnot(None),
+               pk.kontrak.isnot(None), f.c.excludes.is_(True))
+        .group_by(*dims, f.c.flag)))
 
 
 def _in_pairs(c, years_kinds: set[tuple], scan: bool = False):
@@ -569,7 +583,7 @@ def refresh(engine: Engine) -> int:
             ["load_id", "kind", "code"],
             select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)))
         rebuild_packages(conn, 0)
-        for cube in schema.CUBES:
+        for cube in (*schema.CUBES, schema.flag_cube):
             conn.execute(delete(cube))
         refresh_cube(conn, _years_kinds(conn, 0))
         count = _count_keyed(conn, PACKAGES, 0)

@@ -178,8 +178,8 @@ CUBE_MEASURES = ("packages", "counted", "with_hps", "pagu", "hps", "kontrak", "k
 
 def _cube(name: str, dimensions: tuple[str, ...]) -> Table:
     types = {"year": Integer, "kind": String(12), "province_code": String(2),
-             "regency_code": String(5), "method": String(60), "category": String(80),
-             "funding": String(40), "excluded": Boolean}
+             "regency_code": String(5), "satker_code": String(60), "method": String(60),
+             "category": String(80), "funding": String(40), "excluded": Boolean}
     table = Table(
         name,
         metadata,
@@ -197,10 +197,25 @@ def _cube(name: str, dimensions: tuple[str, ...]) -> Table:
     return table
 
 
+# Per work unit too: the work-unit table of a province or regency, under any filter.
+satker_cube = _cube("satker_cube", (*CUBE_DIMENSIONS[:4], "satker_code", *CUBE_DIMENSIONS[4:]))
 savings_cube = _cube("savings_cube", CUBE_DIMENSIONS)
 # The same without regencies, about fifteen times smaller: what national views read.
 province_cube = _cube("province_cube", tuple(d for d in CUBE_DIMENSIONS if d != "regency_code"))
-CUBES = (savings_cube, province_cube)
+# Finest first: the loader fills each from the one before it.
+CUBES = (satker_cube, savings_cube, province_cube)
+
+# Why packages are out of the totals, counted per filter combination: a package that has
+# pagu and nilai kontrak but is excluded counts once under each excluding flag it carries.
+flag_cube = Table(
+    "flag_cube",
+    metadata,
+    *(Column(d, c.type, nullable=c.nullable) for d in CUBE_DIMENSIONS if d != "excluded"
+      for c in [savings_cube.c[d]]),
+    Column("flag", String(30), nullable=False),
+    Column("packages", Integer, nullable=False),
+)
+Index("ix_flag_cube_year_kind", flag_cube.c.year, flag_cube.c.kind)
 
 package_flags = Table(
     "package_flags",

@@ -298,13 +298,17 @@ def test_counts_in_sql_stay_exact_at_national_scale(engine):
 
 
 def assert_cube_matches_packages(engine):
-    """The savings cube the loader keeps must say what a recount of packages says."""
-    from dashboard.queries import GROUPS, Filters, summary, total
+    """The cubes the loader keeps must say what a recount of packages says."""
+    from dashboard.queries import GROUPS, Filters, excluded_reasons, satker_summary, summary, total
 
     for f in (Filters(), Filters(include_flagged=True), Filters(kind="tender", years=(2025,))):
         assert total(engine, f) == total(engine, f, from_packages=True)
         for by in GROUPS:
             assert summary(engine, by, f) == summary(engine, by, f, from_packages=True), by
+        for basis in ("pagu", "hps"):
+            assert satker_summary(engine, f, basis) == satker_summary(engine, f, basis,
+                                                                      from_packages=True)
+        assert excluded_reasons(engine, f) == excluded_reasons(engine, f, from_packages=True)
 
 
 def test_cube_follows_loads_updates_and_refresh(engine, tmp_path):
@@ -319,9 +323,11 @@ def test_cube_follows_loads_updates_and_refresh(engine, tmp_path):
     assert_cube_matches_packages(engine)
     refresh(engine)
     assert_cube_matches_packages(engine)
-    from dashboard.queries import total
+    from dashboard.queries import excluded_reasons, satker_summary, total
 
     assert total(engine).excluded == 1
+    assert excluded_reasons(engine) == [{"flag": "kontrak_sangat_tinggi", "packages": 1}]
+    assert len(satker_summary(engine)) >= 1
 
 
 def test_readers_see_the_last_committed_state_while_a_load_runs(db_url, tmp_path, monkeypatch):
