@@ -1,11 +1,15 @@
-"""Time of the full Excel export: dashboard.export.export(engine, Filters(), "xlsx", ...).
+"""Time of the Excel exports of everything (no filter).
 
-The export of no filter is the largest one: every summary table plus the flagged packages and
-the detail of every package. Beside it, in the same run, the parts it is made of are timed
-alone: build_report (every summary query of the export) and reading the package detail from
+Two workbooks: the summary workbook, which the dashboard's "Unduh Excel" builds
+(dashboard.export.workbook_bytes: every summary sheet; past 50,000 packages, or as many flagged
+ones, the package sheets are left out with a note), and the full export,
+dashboard.export.export(engine, Filters(), "xlsx", ...), which adds the flagged packages and
+the detail of every package. Beside them, in the same run, the parts are timed alone:
+build_report (every summary query of the export) and reading the package detail from
 dashboard.queries.packages_detail without writing it. What is left is openpyxl writing.
 
-Target: < 5 s. Also printed: the file's size and that of the package-detail sheet(s).
+Target: the summary workbook < 5 s. Also printed: the full export's time, file size and that
+of its package-detail sheet(s).
 
     python benchmarks/bench_export.py                      # 10k and 100k, both databases
     python benchmarks/bench_export.py --sizes 1M --db sqlite --repeat 1
@@ -32,10 +36,11 @@ def main(argv=None) -> int:
             for db in c.dbs(args.db):
                 with c.loaded(db, size, folder) as (url, _):
                     rows.append(measure(url, c.size_label(size), db, folder, args.repeat))
-    c.table(["size", "db", "n", "export median s", "p95 s", "build_report s",
-             "packages_detail s", "writing s (rest)", "export/queries", "file MB",
-             "detail rows", "detail MB (zip)", "detail MB (xml)", "target <5 s"], rows,
-            "Excel export of everything (dashboard.export.export, lang id)")
+    c.table(["size", "db", "n", "summary workbook median s", "p95 s", "target <5 s",
+             "full export median s", "p95 s", "build_report s", "packages_detail s",
+             "writing s (rest)", "export/queries", "file MB", "detail rows", "detail MB (zip)",
+             "detail MB (xml)"], rows,
+            "Excel of everything (lang id): the summary workbook and the full export")
     print("\nexport/queries: the export's median over build_report + packages_detail "
           "(the database's share); detail = the package-detail sheet(s) inside the file.")
     return 0
@@ -49,6 +54,10 @@ def measure(url: str, size: str, db: str, folder: Path, repeat: int) -> list:
     engine = engine_from_url(url, read_only=True)
     path = folder / "export.xlsx"
     try:
+        summary_runs = [_timed(lambda: export.workbook_bytes(engine, Filters(), "id"))
+                        for _ in range(repeat)]
+        print(f"# summary workbook {size} {db}: {c.median(summary_runs):.2f} s",
+              file=sys.stderr, flush=True)
         runs = []
         for _ in range(repeat):
             path.unlink(missing_ok=True)
@@ -64,11 +73,13 @@ def measure(url: str, size: str, db: str, folder: Path, repeat: int) -> list:
     detail = detail_size(path)
     file_mb = path.stat().st_size / 1e6
     path.unlink()
-    return [size, db, len(runs), c.sec(med), c.sec(c.percentile(runs, 95)), c.sec(report_s),
-            c.sec(detail_s), c.sec(med - report_s - detail_s),
-            c.ratio(med, report_s + detail_s), f"{file_mb:.1f}", f"{detail['rows']:,}",
-            f"{detail['zip'] / 1e6:.1f}", f"{detail['xml'] / 1e6:.1f}",
-            "met" if med < TARGET_SECONDS else "MISSED"]
+    summary = c.median(summary_runs)
+    return [size, db, len(runs), c.sec(summary), c.sec(c.percentile(summary_runs, 95)),
+            "met" if summary < TARGET_SECONDS else "MISSED", c.sec(med),
+            c.sec(c.percentile(runs, 95)), c.sec(report_s), c.sec(detail_s),
+            c.sec(med - report_s - detail_s), c.ratio(med, report_s + detail_s),
+            f"{file_mb:.1f}", f"{detail['rows']:,}", f"{detail['zip'] / 1e6:.1f}",
+            f"{detail['xml'] / 1e6:.1f}"]
 
 
 def _timed(call) -> float:

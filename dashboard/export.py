@@ -802,8 +802,10 @@ def _version() -> str:
 
 
 # The dashboard's download builds the workbook while the browser waits: past this many
-# packages it leaves the detail sheet out and says how to get it (hemat export streams it).
+# packages it leaves the detail sheet (and past as many flagged ones, the flagged sheet) out
+# and says how to get them (hemat export streams them).
 DOWNLOAD_DETAIL_LIMIT = 50_000
+FLAGGED_LEFT_OUT = ("Paket ditandai", "Flagged packages")
 NO_DETAIL = (("Rincian paket", "Package detail"),
              ("Tidak disertakan: {n} paket terlalu banyak untuk unduhan dasbor. Jalankan "
               "`hemat export --format xlsx` dengan filter yang sama untuk rincian lengkap.",
@@ -819,11 +821,13 @@ def write_xlsx(engine: Engine, report: Report, target, progress=None,
     the summary sheet says so)."""
     tables = [*summary_tables(report), *package_tables(engine, report)]
     items_extra = []
-    if detail_limit is not None and report.total.packages > detail_limit:
-        tables = [t for t in tables if t.key != "packages"]
-        n = _int_text(report.total.packages, report.lang)
-        items_extra = [Item(_t(("Lembar", "Sheets"), report.lang), _t(NO_DETAIL[0], report.lang),
-                            _t(NO_DETAIL[1], report.lang).format(n=n))]
+    for key, n, what in (("flagged", report.flagged, FLAGGED_LEFT_OUT),
+                         ("packages", report.total.packages, NO_DETAIL[0])):
+        if detail_limit is not None and n > detail_limit:
+            tables = [t for t in tables if t.key != key]
+            items_extra.append(Item(_t(("Lembar", "Sheets"), report.lang), _t(what, report.lang),
+                                    _t(NO_DETAIL[1], report.lang).format(
+                                        n=_int_text(n, report.lang))))
     tracker = _Progress(progress, _units(tables))
     wb = Workbook(write_only=True)
     wb.properties.title = title(report)

@@ -218,12 +218,15 @@ def console_errors(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
-def off_machine_requests(driver) -> list[str]:
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
+def network(driver) -> list[dict]:
+    """The DevTools network events since the last call (reading the log empties it)."""
+    return [json.loads(e["message"])["message"] for e in driver.get_log("performance")]
+
+
+def off_machine_requests(driver, events: list[dict] | None = None) -> list[str]:
+    events = network(driver) if events is None else events
+    urls = [m["params"]["request"]["url"] for m in events
+            if m["method"] == "Network.requestWillBeSent"]
     assert any(u.startswith("http://127.0.0.1") for u in urls), "no request seen"
     # chrome://, data: and blob: URLs are the browser's own and never touch the network.
     return [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss", "ftp")
@@ -360,6 +363,15 @@ def _same_numbers(ids: list[str], ens: list[str]) -> bool:
     return converted == ens
 
 
+def download_statuses(events: list[dict]) -> list[int]:
+    """HTTP status of each call of the Excel download callback: 204 means nothing was built."""
+    calls = {m["params"]["requestId"] for m in events
+             if m["method"] == "Network.requestWillBeSent"
+             and "download-button" in (m["params"]["request"].get("postData") or "")}
+    return [m["params"]["response"]["status"] for m in events
+            if m["method"] == "Network.responseReceived" and m["params"]["requestId"] in calls]
+
+
 def test_phone_and_empty_filter(server, browser):
     driver = browser(PHONE)
     driver.get(server + "/provinsi/32?tahun=2023-2025")
@@ -379,4 +391,7 @@ def test_phone_and_empty_filter(server, browser):
     wait_for_chart(driver, "Savings by province")
     shot(driver, "phone-overview-en")
     assert console_errors(driver) == []
-    assert off_machine_requests(driver) == []
+    events = network(driver)
+    assert off_machine_requests(driver, events) == []
+    # Opening pages never builds an Excel workbook: only a click on "Unduh Excel" does.
+    assert set(download_statuses(events)) <= {204}

@@ -322,6 +322,16 @@ def test_dashboard_download_leaves_out_a_detail_too_large_to_wait_for(loaded, tm
     lines = [[c.value for c in row] for row in wb["Ringkasan"].iter_rows()]
     note = next(r for r in lines if "Rincian paket" in r)
     assert "8 paket" in note[-1] and "hemat export" in note[-1]
+    # More flagged packages than the limit: that sheet stays out too, and the summary says so.
+    flagged = ex.build_report(loaded, Filters(), "id").flagged
+    assert flagged >= 1
+    path.write_bytes(ex.workbook_bytes(loaded, Filters(), "id", detail_limit=flagged - 1))
+    wb = openpyxl.load_workbook(path)
+    assert "Paket" not in wb.sheetnames and "Paket ditandai" not in wb.sheetnames
+    assert wb.sheetnames == SHEETS_ID[:5]
+    lines = [[c.value for c in row] for row in wb["Ringkasan"].iter_rows()]
+    note = next(r for r in lines if "Paket ditandai" in r)
+    assert f"{flagged} paket" in note[-1] and "hemat export" in note[-1]
 
 
 def test_progress_reaches_one(loaded, tmp_path):
