@@ -571,6 +571,14 @@ def _in_pairs(c, years_kinds: set[tuple], scan: bool = False):
                  for y, k in sorted(years_kinds, key=lambda p: (p[0] is None, p))))
 
 
+def refresh_all_cubes(conn: Connection) -> None:
+    """Recompute every cube from packages."""
+    for cube in (*schema.CUBES, schema.flag_cube):
+        conn.execute(delete(cube))
+    p = PACKAGES.c
+    refresh_cube(conn, set(conn.execute(select(p.year, p.kind).distinct()).all()))
+
+
 def refresh(engine: Engine) -> int:
     """Re-resolve regions and re-flag every package (after new aliases or thresholds)."""
     schema.create_schema(engine)
@@ -583,9 +591,7 @@ def refresh(engine: Engine) -> int:
             ["load_id", "kind", "code"],
             select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)))
         rebuild_packages(conn, 0)
-        for cube in (*schema.CUBES, schema.flag_cube):
-            conn.execute(delete(cube))
-        refresh_cube(conn, _years_kinds(conn, 0))
+        refresh_all_cubes(conn)
         count = _count_keyed(conn, PACKAGES, 0)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
     return count

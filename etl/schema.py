@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.sql.elements import Grouping
 
 SEN = Decimal("0.01")
 
@@ -165,6 +166,12 @@ Index("ix_packages_year_kind", packages.c.year, packages.c.kind, packages.c.excl
 Index("ix_packages_province", packages.c.province_code, packages.c.year, packages.c.kind,
       packages.c.satker_code, packages.c.excluded, packages.c.pagu, packages.c.hps,
       packages.c.kontrak, packages.c.code)
+# A year's package list in its default order (largest savings vs pagu first), read in index
+# order and stopped after one page. PostgreSQL needs it (its index-only scan of a year and
+# top-N sort take ~200 ms at a million packages); SQLite's covering scan is fast enough.
+Index("ix_packages_year_savings", packages.c.year,
+      Grouping(packages.c.pagu - packages.c.kontrak).desc().nulls_last(),
+      packages.c.kind, packages.c.code).ddl_if(dialect="postgresql")
 Index("ix_packages_satker", packages.c.satker_code)
 Index("ix_packages_regency", packages.c.regency_code)
 
@@ -280,12 +287,19 @@ def sen_view(table: Table) -> Table:
 
 
 def create_schema(engine) -> None:
-    """Create missing tables and fill the region reference (idempotent)."""
-    from sqlalchemy import func, insert, select
+    """Create missing tables and fill the region reference (idempotent). A database made by
+    an older hemat gets the cubes added since filled from its packages."""
+    from sqlalchemy import func, insert, inspect, select
 
     from .regions import official_regions
 
+    before = set(inspect(engine).get_table_names())
     metadata.create_all(engine)
     with engine.begin() as conn:
         if not conn.execute(select(func.count()).select_from(regions)).scalar():
             conn.execute(insert(regions), official_regions())
+        new_cubes = {t.name for t in (*CUBES, flag_cube)} - before
+        if new_cubes and "packages" in before:
+            from .load import refresh_all_cubes
+
+            refresh_all_cubes(conn)

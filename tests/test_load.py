@@ -367,3 +367,15 @@ def test_readers_see_the_last_committed_state_while_a_load_runs(db_url, tmp_path
     assert after.kontrak == Decimal("2191656444.15")
     writer.dispose()
     reader.dispose()
+
+
+def test_cubes_added_by_a_newer_hemat_are_filled_in_an_older_database(engine, tmp_path):
+    load_paths(engine, [write_json(tmp_path / "res.json", RESULTS)])
+    with engine.begin() as conn:  # as a database made before these two cubes existed
+        for table in (schema.satker_cube, schema.flag_cube):
+            table.drop(conn)
+    schema.create_schema(engine)
+    assert_cube_matches_packages(engine)
+    from dashboard.queries import satker_summary
+
+    assert sum(s.packages for s in satker_summary(engine)) == len(RESULTS)
