@@ -93,8 +93,9 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[LoadResult]:
     """Load the files in one transaction; a file that fails is reported and skipped.
 
-    progress(path, fraction) is called as each file advances. While one file is written, the
-    next is read and cleaned in a second process.
+    progress(path, fraction) is called as each file advances, and progress(None, 0.0) when
+    the packages are merged at the end. While one file is written, the next is read and
+    cleaned in a second process.
     Raises LoadError, with nothing written, when the final merge fails.
     """
     schema.create_schema(engine)
@@ -114,6 +115,8 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                     results.append(write_prepared(conn, prepared, resolver, report))
                 except LoadError as exc:
                     results.append(LoadResult(path, error=str(exc)))
+            if progress and any(r.error is None for r in results):
+                progress(None, 0.0)
             publish(conn, [r.load_id for r in results])
     except LoadError:
         raise

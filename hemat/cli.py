@@ -142,6 +142,11 @@ class _Progress:
         self.current = None
 
     def update(self, path, fraction: float) -> None:
+        if path is None:  # every file is written: the packages are merged, flagged, counted
+            self.done()
+            print("Menggabungkan, menandai dan merangkum paket ...", file=sys.stderr, flush=True)
+            self.tty = False
+            return
         if path != self.current:
             self.current = path
             n = self.files.index(Path(path)) + 1 if Path(path) in self.files else 0

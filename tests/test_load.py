@@ -379,3 +379,13 @@ def test_cubes_added_by_a_newer_hemat_are_filled_in_an_older_database(engine, tm
     from dashboard.queries import satker_summary
 
     assert sum(s.packages for s in satker_summary(engine)) == len(RESULTS)
+
+
+def test_progress_follows_each_file_then_the_merge(engine, tmp_path):
+    files = [write_json(tmp_path / "ann.json", [_announcement(RESULTS[0])]),
+             write_json(tmp_path / "res.json", RESULTS)]
+    seen = []
+    load_paths(engine, files, progress=lambda path, fraction: seen.append((path, fraction)))
+    assert [f for p, f in seen if p == files[0]][-1] == 1.0
+    assert [f for p, f in seen if p == files[1]][-1] == 1.0
+    assert seen[-1] == (None, 0.0)  # then the packages are merged, once
