@@ -1,7 +1,7 @@
 """Time of the Excel exports of everything (no filter).
 
 Two workbooks: the summary workbook, which the dashboard's "Unduh Excel" builds
-(dashboard.export.workbook_bytes: every summary sheet; past 50,000 packages, or as many flagged
+(dashboard.export.workbook_bytes: every summary sheet; past 10,000 packages, or as many flagged
 ones, the package sheets are left out with a note), and the full export,
 dashboard.export.export(engine, Filters(), "xlsx", ...), which adds the flagged packages and
 the detail of every package. Beside them, in the same run, the parts are timed alone:

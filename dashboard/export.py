@@ -804,7 +804,7 @@ def _version() -> str:
 # The dashboard's download builds the workbook while the browser waits: past this many
 # packages it leaves the detail sheet (and past as many flagged ones, the flagged sheet) out
 # and says how to get them (hemat export streams them).
-DOWNLOAD_DETAIL_LIMIT = 50_000
+DOWNLOAD_DETAIL_LIMIT = 10_000
 FLAGGED_LEFT_OUT = ("Paket ditandai", "Flagged packages")
 NO_DETAIL = (("Rincian paket", "Package detail"),
              ("Tidak disertakan: {n} paket terlalu banyak untuk unduhan dasbor. Jalankan "

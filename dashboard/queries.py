@@ -560,11 +560,12 @@ def packages_page(engine: Engine, f: Filters = Filters(), *, satker: str | None 
     sort that the database does without sorting every row.
     """
     savings = _savings_expr(p.c.hps if basis == "hps" else p.c.pagu)
-    order = {"hemat": savings.desc(), "pagu": p.c.pagu.desc(), "kontrak": p.c.kontrak.desc(),
-             "tahun": p.c.year.desc(), "nama": p.c.name.asc()}[sort if sort in PACKAGE_SORTS
-                                                                 else "hemat"]
+    # Within a year, the newest first means the largest savings first.
+    order = {"hemat": [savings.desc()], "pagu": [p.c.pagu.desc()],
+             "kontrak": [p.c.kontrak.desc()], "tahun": [p.c.year.desc(), savings.desc()],
+             "nama": [p.c.name.asc()]}[sort if sort in PACKAGE_SORTS else "hemat"]
     cond = where(f) if satker is None else and_(where(f), p.c.satker_code == satker)
-    ordering = (order.nulls_last(), p.c.kind, p.c.code)
+    ordering = (*(o.nulls_last() for o in order), p.c.kind, p.c.code)
     # The page's keys first (from an index where one covers the filter), then its rows.
     page = select(p.c.kind, p.c.code).where(cond).order_by(*ordering).offset(offset).limit(limit)
     query = (select(p.c.kind, p.c.code, p.c.name, p.c.year, p.c.satker_name, p.c.method,

@@ -66,7 +66,10 @@ def _sqlite_engine(url: str, read_only: bool) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
         # A larger page cache keeps the big primary-key indexes in memory during a load.
         cur.execute("PRAGMA cache_size=-131072")
-        cur.execute("PRAGMA temp_store=MEMORY")
+        # Readers sort little and keep it in memory. A load's sorts (building indexes and cubes
+        # over a million packages) spill to temporary files past the cache instead of growing
+        # the process: the operating system's file cache still serves them.
+        cur.execute(f"PRAGMA temp_store={'MEMORY' if read_only else 'DEFAULT'}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
         # The loader writes each file under a SAVEPOINT: SQLAlchemy must issue BEGIN itself,
