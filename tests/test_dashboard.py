@@ -206,6 +206,8 @@ def test_packages_page_sorts_pages_and_counts(known):
     assert count == 2 and [r["code"] for r in rows] == ["N1", "T1"]
     rows, _ = q.packages_page(known, q.Filters(), basis="hps", limit=1)
     assert rows[0]["code"] == "T1" and rows[0]["savings"] == D("50000000.25")
+    rows, _ = q.packages_page(known, q.Filters(), sort="tahun")  # newest, then largest savings
+    assert [r["code"] for r in rows] == ["N3", "T4", "T3", "T2", "N1", "N2", "T1"]
 
 
 def test_category_groups(known):
