@@ -29,7 +29,7 @@ DETAIL_SHEETS = re.compile(r"^(paket|packages)( \(?\d+\)?)?$", re.IGNORECASE)
 
 def main(argv=None) -> int:
     args = c.parser(__doc__.split("\n\n")[0], repeat=3).parse_args(argv)
-    c.header("bench_export: full-summary Excel export (no filter)")
+    c.header("bench_export: Excel of everything (no filter): summary workbook and full export")
     rows = []
     with c.workdir() as folder:
         for size in args.sizes:
