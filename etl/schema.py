@@ -291,8 +291,8 @@ def sen_view(table: Table) -> Table:
 
 
 def create_schema(engine) -> None:
-    """Create missing tables and fill the region reference (idempotent). A database made by
-    an older hemat gets the cubes added since filled from its packages."""
+    """Create missing tables and indexes and fill the region reference (idempotent). A
+    database made by an older hemat gets the cubes added since filled from its packages."""
     from sqlalchemy import func, insert, inspect, select
 
     from .regions import official_regions
@@ -300,6 +300,11 @@ def create_schema(engine) -> None:
     before = set(inspect(engine).get_table_names())
     metadata.create_all(engine)
     with engine.begin() as conn:
+        for table in metadata.sorted_tables:  # indexes added to tables that existed
+            if table.name in before:
+                have = {i["name"] for i in inspect(conn).get_indexes(table.name)}
+                for index in table.indexes - {i for i in table.indexes if i.name in have}:
+                    index.create(conn)
         if not conn.execute(select(func.count()).select_from(regions)).scalar():
             conn.execute(insert(regions), official_regions())
         new_cubes = {t.name for t in (*CUBES, flag_cube)} - before

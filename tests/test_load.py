@@ -371,10 +371,14 @@ def test_readers_see_the_last_committed_state_while_a_load_runs(db_url, tmp_path
 
 def test_cubes_added_by_a_newer_hemat_are_filled_in_an_older_database(engine, tmp_path):
     load_paths(engine, [write_json(tmp_path / "res.json", RESULTS)])
-    with engine.begin() as conn:  # as a database made before these two cubes existed
+    with engine.begin() as conn:  # as a database made before these cubes and index existed
         for table in (schema.satker_cube, schema.flag_cube):
             table.drop(conn)
+        conn.exec_driver_sql("DROP INDEX ix_packages_name")
     schema.create_schema(engine)
+    from sqlalchemy import inspect
+
+    assert "ix_packages_name" in {i["name"] for i in inspect(engine).get_indexes("packages")}
     assert_cube_matches_packages(engine)
     from dashboard.queries import satker_summary
 
