@@ -14,7 +14,6 @@ merged, flagged and counted into the savings cubes once, at the end. A reader se
 good files of a load or none of them, and a package stated by three files is merged once.
 """
 
-import gc
 import hashlib
 import multiprocessing
 from collections.abc import Callable, Iterable
@@ -25,7 +24,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import (
     Connection,
     Engine,
@@ -117,8 +115,7 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                     results.append(write_prepared(conn, prepared, resolver, report))
                 except LoadError as exc:
                     results.append(LoadResult(path, error=str(exc)))
-                prepared = None
-                _release_memory()
+
             if progress and any(r.error is None for r in results):
                 progress(None, 0.0)
             publish(conn, [r.load_id for r in results])
@@ -205,16 +202,7 @@ def prepare(path: Path, resolver) -> Prepared:
         frame = (frame.assign(_v=pd.to_numeric(frame["version"], errors="coerce"))
                  .sort_values("_v", kind="stable").drop_duplicates(["kind", "code"], keep="last"))
     out.sources = _source_rows(frame, dataset, resolver)
-    del raw, cleaned, frame
-    _release_memory()
     return out
-
-
-def _release_memory() -> None:
-    """Hand a file's memory back to the system before the next: Arrow's allocator keeps
-    freed blocks for reuse, which at a million packages doubles the peak of a load."""
-    gc.collect()
-    pa.default_memory_pool().release_unused()
 
 
 def _source_rows(frame: pd.DataFrame, dataset: str, resolver) -> pd.DataFrame:
