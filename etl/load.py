@@ -115,7 +115,6 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                     results.append(write_prepared(conn, prepared, resolver, report))
                 except LoadError as exc:
                     results.append(LoadResult(path, error=str(exc)))
-
             if progress and any(r.error is None for r in results):
                 progress(None, 0.0)
             publish(conn, [r.load_id for r in results])
