@@ -91,7 +91,6 @@ def child(what: str, exports: Path, url: str | None, profile: int) -> int:
     import etl.db  # noqa: F401
     import etl.load  # noqa: F401
 
-    sampler = _TreeMemory()
     profiler = None
     if profile:
         import cProfile
@@ -101,36 +100,11 @@ def child(what: str, exports: Path, url: str | None, profile: int) -> int:
     start = time.perf_counter()
     out = work()
     out["seconds"] = time.perf_counter() - start
-    out["tree_mb"] = sampler.stop()
     if profiler:
         profiler.disable()
         out["profile"] = _top(profiler, profile)
     print(json.dumps(out))
     return 0
-
-
-class _TreeMemory:
-    """The peak of the memory held at once by this process and the processes it starts (the
-    loader cleans in a second process): the sum of their RSS, read from /proc/PID/statm
-    every 0.2 s. An upper bound: pages a fork still shares are counted in both. (PSS would
-    not, but reading smaps_rollup walks the page tables under the process's memory lock and
-    slowed a 1M load by a quarter.)"""
-
-    def __init__(self):
-        import threading
-
-        self.peak_kb, self.done = 0, threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while not self.done.wait(0.2):
-            self.peak_kb = max(self.peak_kb, sum(map(_rss_kb, _process_tree(os.getpid()))))
-
-    def stop(self) -> float:
-        self.done.set()
-        self.thread.join()
-        return self.peak_kb / 1024
 
 
 def _process_tree(pid: int) -> list[int]:
@@ -205,13 +179,13 @@ def run_child(what: str, exports: Path, args, url: str | None = None) -> dict:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=c.ROOT)
-        status, usage = _wait(proc, args.timeout)
+        status, usage, tree_kb = _wait(proc, args.timeout)
         wall = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
         text, errors = out.read().decode(), err.read().decode(errors="replace")
     measured = {"wall": wall, "peak_mb": usage.ru_maxrss / 1024,
-                "cpu": usage.ru_utime + usage.ru_stime}
+                "cpu": usage.ru_utime + usage.ru_stime, "tree_mb": tree_kb / 1024}
     if status is None:
         return {"timeout": True, **measured}
     if status != 0 or not text.strip():
@@ -221,18 +195,24 @@ def run_child(what: str, exports: Path, args, url: str | None = None) -> dict:
 
 
 def _wait(proc, timeout: float):
-    """(exit status or None on timeout, rusage of the child)."""
-    deadline = time.monotonic() + timeout
+    """(exit status or None on timeout, rusage of the child, the peak of the memory the
+    child and the processes it starts hold at once). That peak is the largest sum of their
+    RSS, read from /proc/PID/statm every 0.2 s from this process: an upper bound, since
+    pages a fork still shares count in both."""
+    deadline, tree_kb, polls = time.monotonic() + timeout, 0, 0
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage
+            return proc.returncode, usage, tree_kb
         if time.monotonic() > deadline:
             os.kill(proc.pid, signal.SIGKILL)
             _, _, usage = os.wait4(proc.pid, 0)
             proc.returncode = -9
-            return None, usage
+            return None, usage, tree_kb
+        polls += 1
+        if polls % 4 == 0:
+            tree_kb = max(tree_kb, sum(map(_rss_kb, _process_tree(proc.pid))))
         time.sleep(0.05)
 
 
