@@ -805,7 +805,6 @@ def _version() -> str:
 # packages it leaves the detail sheet (and past as many flagged ones, the flagged sheet) out
 # and says how to get them (hemat export streams them).
 DOWNLOAD_DETAIL_LIMIT = 10_000
-FLAGGED_LEFT_OUT = ("Paket ditandai", "Flagged packages")
 NO_DETAIL = (("Rincian paket", "Package detail"),
              ("Tidak disertakan: {n} paket terlalu banyak untuk unduhan dasbor. Jalankan "
               "`hemat export --format xlsx` dengan filter yang sama untuk rincian lengkap.",
@@ -821,13 +820,14 @@ def write_xlsx(engine: Engine, report: Report, target, progress=None,
     the summary sheet says so)."""
     tables = [*summary_tables(report), *package_tables(engine, report)]
     items_extra = []
-    for key, n, what in (("flagged", report.flagged, FLAGGED_LEFT_OUT),
-                         ("packages", report.total.packages, NO_DETAIL[0])):
-        if detail_limit is not None and n > detail_limit:
-            tables = [t for t in tables if t.key != key]
-            items_extra.append(Item(_t(("Lembar", "Sheets"), report.lang), _t(what, report.lang),
-                                    _t(NO_DETAIL[1], report.lang).format(
-                                        n=_int_text(n, report.lang))))
+    too_big = [t for t in tables if t.key in ("flagged", "packages")
+               and detail_limit is not None and t.size > detail_limit]
+    for t in too_big:
+        tables.remove(t)
+        what = NO_DETAIL[0] if t.key == "packages" else t.title
+        items_extra.append(Item(_t(("Lembar", "Sheets"), report.lang), _t(what, report.lang),
+                                _t(NO_DETAIL[1], report.lang).format(
+                                    n=_int_text(t.size, report.lang))))
     tracker = _Progress(progress, _units(tables))
     wb = Workbook(write_only=True)
     wb.properties.title = title(report)

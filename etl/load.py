@@ -219,16 +219,11 @@ def _with_region(rows: pd.DataFrame, resolver) -> pd.DataFrame:
     return rows
 
 
-def load_file(engine: Engine, path: Path, resolver=None, progress=None) -> LoadResult:
-    """Load one export file in one transaction; raises LoadError and writes nothing on failure."""
-    with engine.begin() as conn:
-        schema.create_work_tables(conn)
-        resolver = resolver or make_resolver(engine)
-        result = write_prepared(conn, prepare(path, resolver), resolver, progress)
-        try:
-            publish(conn, [result.load_id])
-        except Exception as exc:
-            raise LoadError(f"{path}: gagal dimuat, basis data tidak diubah ({exc})") from exc
+def load_file(engine: Engine, path: Path) -> LoadResult:
+    """Load one export file; raises LoadError, with nothing written, on failure."""
+    [result] = load_paths(engine, [path])
+    if result.error:
+        raise LoadError(result.error)
     return result
 
 
@@ -486,7 +481,7 @@ def _flag(conn: Connection, load_id: int) -> None:
     """Flag the packages just written (they carry LOAD_ID): one scan over plain columns,
     every rule tried on each row, cheaper than a pass per rule or the merge's COALESCEs."""
     p = PACKAGES.alias("p")
-    stored = [x for x in quality.rules(p.c) if not x.flag.startswith("tanpa_")]
+    stored = quality.stored_rules(p.c)
     r = union_all(*(select(literal(x.flag, String).label("flag")) for x in stored)).subquery("r")
     hit, excludes, detail = (case(*((r.c.flag == x.flag, part(x)) for x in stored))
                              for part in (lambda x: x.condition, lambda x: literal(x.excludes),
@@ -496,7 +491,7 @@ def _flag(conn: Connection, load_id: int) -> None:
         select(p.c.kind, p.c.code, r.c.flag, excludes, detail)
         # LEFT JOIN keeps p the outer loop in SQLite: each row is read once, not once per rule.
         .select_from(p.outerjoin(r, true())).where(p.c.updated_load_id == load_id, hit)))
-    rules = [x for x in quality.rules(PACKAGES.c) if not x.flag.startswith("tanpa_")]
+    rules = quality.stored_rules(PACKAGES.c)
     conn.execute(update(PACKAGES).where(PACKAGES.c.updated_load_id == load_id,
                                         or_(*(x.condition for x in rules)))
                  .values(excluded=quality.excluded(rules), flags=quality.flag_names(rules)))
@@ -593,7 +588,7 @@ def refresh(engine: Engine) -> int:
         conn.execute(insert(KEYS).from_select(
             ["load_id", "kind", "code"],
             select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)))
-        rebuild_packages(conn, 0)
+        _replace_packages(conn, 0)
         refresh_all_cubes(conn)
         count = _count_keyed(conn, PACKAGES, 0)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
@@ -606,8 +601,7 @@ def _reresolve_sources(conn: Connection, resolver) -> None:
     frame = pd.DataFrame(conn.execute(select(*(s[c] for c in cols))).all(), columns=cols)
     if frame.empty:
         return
-    frame = pd.concat([frame, resolver.resolve_frame(frame)], axis=1)
-    frame["region_rank"] = _region_rank(frame)
+    frame = _with_region(frame, resolver)
     stmt = update(SOURCES).where(
         s.kind == bindparam("k"), s.code == bindparam("c"), s.dataset == bindparam("d")).values(
         {col: bindparam(f"new_{col}") for col in (*REGION_COLUMNS, "region_rank")})

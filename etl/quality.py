@@ -110,6 +110,12 @@ def rules(m, t: Thresholds | None = None) -> list[Rule]:
     ]
 
 
+def stored_rules(m, t: Thresholds | None = None) -> list[Rule]:
+    """The rules whose flags are stored in package_flags (missing values are counted from
+    packages directly)."""
+    return [r for r in rules(m, t) if not r.flag.startswith("tanpa_")]
+
+
 def and_not(condition, unless) -> ColumnElement:
     return condition & ~unless
 

@@ -303,8 +303,9 @@ def create_schema(engine) -> None:
         for table in metadata.sorted_tables:  # indexes added to tables that existed
             if table.name in before:
                 have = {i["name"] for i in inspect(conn).get_indexes(table.name)}
-                for index in table.indexes - {i for i in table.indexes if i.name in have}:
-                    index.create(conn)
+                for index in table.indexes:
+                    if index.name not in have:
+                        index.create(conn)
         if not conn.execute(select(func.count()).select_from(regions)).scalar():
             conn.execute(insert(regions), official_regions())
         new_cubes = {t.name for t in (*CUBES, flag_cube)} - before
