@@ -5,6 +5,7 @@ which a known layout's columns appear. Cells stay raw (text, numbers, dates): cl
 clean.py's job.
 """
 
+import codecs
 import csv
 import io
 import json
@@ -160,14 +161,25 @@ def _parse_csv(raw: bytes, path: Path, options: dict) -> pd.DataFrame:
     """UTF-8 through pyarrow's multi-threaded reader; anything else through pandas' own."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
+    if not _is_utf8(raw):
         return pd.read_csv(io.StringIO(_decode(raw, path)), **options)
     try:
         return pd.read_csv(io.BytesIO(raw), engine="pyarrow", **options)
     except Exception:  # pyarrow refuses some ragged files that pandas' parser reads
         return pd.read_csv(io.BytesIO(raw), encoding="utf-8", **options)
+
+
+def _is_utf8(raw: bytes, block: int = 1 << 20) -> bool:
+    """Whether RAW is valid UTF-8, checked a block at a time (decoding a whole file at once
+    would hold a second copy of it)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(raw), block):
+            decoder.decode(raw[start:start + block])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _delimiter(sample: str) -> str:

@@ -21,6 +21,9 @@ MONEY_FIELDS = (*schema.MONEY_FIELDS, "contract_value")
 # In RE2's terms (see clean.WHITESPACE): "total" or "jumlah" as the first word.
 _TOTAL_ROW = (r"^[ \t]*(?:grand[ \t]*total|sub[ \t]*total|total|jumlah)"
               r"(?:[^0-9A-Za-z_]|\Z)")
+# Columns are cleaned this many rows at a time: the intermediate copies of a slice are freed
+# before the next, so a file of a million rows needs little more memory than its result.
+SLICE_ROWS = 50_000
 
 
 class Cleaned:
@@ -40,11 +43,18 @@ def clean_table(raw: RawTable) -> Cleaned:
     used = frame[list(dict.fromkeys(sources.values()))]
     keep = ~_blank_or_total(used, frame, sources.get("code"))
     skipped = int((~keep).sum())
-    used, row_numbers = used[keep], row_numbers[keep]
-    out = pd.DataFrame(index=used.index)
+    if not keep.all():
+        used, row_numbers = used[keep], row_numbers[keep]
     problems: dict = {}
+    lost: dict = {}
+    out = pd.DataFrame(index=used.index)
     for name, col in sources.items():
-        out[name] = _clean_column(name, used[col], col, problems, out)
+        parts = [_clean_column(name, used[col].iloc[start:start + SLICE_ROWS], col, problems,
+                               lost) for start in range(0, max(len(used), 1), SLICE_ROWS)]
+        out[name] = parts[0] if len(parts) == 1 else pd.concat(parts)
+    if lost:
+        out["precision_lost"] = pd.Series({i: " ".join(cols) for i, cols in lost.items()},
+                                          dtype=object).reindex(out.index)
     _require(out, layout, problems)
     out = _finish(out, layout)
     bad = out.index.isin(list(problems))
@@ -53,9 +63,19 @@ def clean_table(raw: RawTable) -> Cleaned:
          "reason": "; ".join(problems[i])}
         for i in out.index[bad]
     ]
-    good = out[~bad]
-    good, dup_rejects, dup_skipped = _dedupe(good, layout, used, row_numbers)
+    drop, dup_rejects, dup_skipped = _duplicates(out, bad, layout, used, row_numbers)
+    keep = ~bad & ~out.index.isin(drop)
+    good = out if keep.all() else _filtered(out, keep)
     return Cleaned(good.reset_index(drop=True), rejects + dup_rejects, skipped + dup_skipped)
+
+
+def _filtered(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """FRAME's rows where KEEP, made a column at a time and emptying FRAME: each old column
+    is freed as its copy is made, where frame[keep] would hold two copies of everything."""
+    out = pd.DataFrame(index=frame.index[keep])
+    for col in list(frame.columns):
+        out[col] = frame.pop(col)[keep]
+    return out
 
 
 def _empty(series: pd.Series) -> pd.Series:
@@ -76,7 +96,9 @@ def _blank_or_total(used: pd.DataFrame, frame: pd.DataFrame, code_col: str | Non
         return candidates
     rest = used[candidates]
     blank = pd.concat([_empty(rest[c]) for c in rest.columns], axis=1).all(axis=1)
-    text = frame[candidates].astype(str).agg(" ".join, axis=1)
+    cells = frame[candidates].astype(object)
+    # (astype(str) alone keeps a missing cell missing, which join cannot take)
+    text = cells.where(cells.notna(), "").astype(str).agg(" ".join, axis=1)
     total = text.str.contains(_TOTAL_ROW, case=False, regex=True)
     return (blank | total).reindex(frame.index, fill_value=False)
 
@@ -86,14 +108,15 @@ def _note(problems: dict, index, message) -> None:
         problems.setdefault(i, []).append(message if isinstance(message, str) else message[i])
 
 
-def _clean_column(name: str, series: pd.Series, col: str, problems: dict, out) -> pd.Series:
+def _clean_column(name: str, series: pd.Series, col: str, problems: dict,
+                  lost: dict) -> pd.Series:
+    """One column (or a slice of it) cleaned; its bad cells noted in PROBLEMS and money
+    cells that lost precision in LOST, both by row."""
     if name in MONEY_FIELDS:
-        sen, lost, error = clean.money_series(series)
+        sen, imprecise, error = clean.money_series(series)
         bad = error.notna()
         _note(problems, error.index[bad], (f"kolom {col}: " + error[bad]).to_dict())
-        if lost.any():
-            lost_cols = out.get("precision_lost", pd.Series("", index=series.index))
-            out["precision_lost"] = lost_cols.where(~lost, (lost_cols + " " + col).str.strip())
+        _note(lost, imprecise.index[imprecise.to_numpy(dtype=bool)], col)
         return sen
     if name in DATE_FIELDS:
         return _dates(series)
@@ -190,28 +213,29 @@ def _key(layout) -> list[str]:
     return ["kind", "code", "version"] if layout.dataset == "contract" else ["kind", "code"]
 
 
-def _dedupe(good: pd.DataFrame, layout, used, row_numbers) -> tuple[pd.DataFrame, list, int]:
-    """Exact repeats of a row are dropped; one code with conflicting values is rejected."""
+def _duplicates(out: pd.DataFrame, bad, layout, used, row_numbers) -> tuple[list, list, int]:
+    """Rows to drop among the good ones (not BAD): exact repeats of a row are dropped, and one
+    code with conflicting values is rejected. Returns (their index, rejects, repeats)."""
     key = _key(layout)
     if layout.dataset == "contract":
-        good = good.assign(version=good["version"].fillna(""))
-    compare = [c for c in good.columns if c not in key]
-    dup = good.duplicated(key, keep=False)
-    if not dup.any():
-        return good, [], 0
-    repeats = good[dup].astype(str).duplicated(keep="first")
-    skipped = int(repeats.sum())
-    good = good.drop(index=good[dup].index[repeats])
-    dup = good.duplicated(key, keep=False)
+        out["version"] = out["version"].fillna("")
+    compare = [c for c in out.columns if c not in key]
+    keys = out.loc[~bad, key]
+    dups = out.loc[keys.index[keys.duplicated(keep=False)]]
+    if dups.empty:
+        return [], [], 0
+    repeats = dups.astype(str).duplicated(keep="first").to_numpy()
+    rest = dups[~repeats]
+    conflicting = rest[rest.duplicated(key, keep=False)]
     rejects = []
-    for _, group in good[dup].groupby(key, dropna=False):
+    for _, group in conflicting.groupby(key, dropna=False):
         differing = [c for c in compare if group[c].astype(str).nunique() > 1]
         rows = ", ".join(str(int(row_numbers[i])) for i in group.index)
         reason = (f"kode {group['code'].iat[0]} muncul di baris {rows} dengan nilai berbeda "
                   f"({', '.join(differing)}); tidak jelas mana yang benar")
         rejects += [{"row_number": int(row_numbers[i]), "raw": _raw_json(used.loc[i]),
                      "reason": reason} for i in group.index]
-    return good[~dup], rejects, skipped
+    return list(dups.index[repeats].append(conflicting.index)), rejects, int(repeats.sum())
 
 
 def _raw_json(row: pd.Series) -> str:
