@@ -375,10 +375,14 @@ def test_cubes_added_by_a_newer_hemat_are_filled_in_an_older_database(engine, tm
         for table in (schema.satker_cube, schema.flag_cube):
             table.drop(conn)
         conn.exec_driver_sql("DROP INDEX ix_packages_name")
+        conn.exec_driver_sql("DROP INDEX ix_packages_province_satker")
+        conn.exec_driver_sql("CREATE INDEX ix_packages_province ON packages (province_code)")
     schema.create_schema(engine)
     from sqlalchemy import inspect
 
-    assert "ix_packages_name" in {i["name"] for i in inspect(engine).get_indexes("packages")}
+    names = {i["name"] for i in inspect(engine).get_indexes("packages")}
+    assert {"ix_packages_name", "ix_packages_province_satker"} <= names
+    assert "ix_packages_province" not in names  # replaced, not kept beside the new one
     assert_cube_matches_packages(engine)
     from dashboard.queries import satker_summary
 
