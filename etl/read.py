@@ -8,7 +8,9 @@ clean.py's job.
 import codecs
 import csv
 import io
+import itertools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,9 +109,88 @@ def _unique(names: list[str]) -> list[str]:
 
 def _read_json(path: Path) -> RawTable:
     try:
-        data = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError) as exc:
+        try:
+            with open(path, encoding="utf-8-sig") as f:
+                frame = _json_frame(f, path)
+        except UnicodeDecodeError:  # UTF-16 or -32, which json detects itself
+            frame = _json_frame_whole(json.loads(path.read_bytes()), path)
+    except ValueError as exc:
         raise ReadError(f"{path}: bukan JSON yang valid ({exc})") from exc
+    layout = layouts.recognise(frame.columns)
+    if layout is None:
+        raise _unknown_layout(path, frame.columns)
+    return RawTable(frame, layout, 1)
+
+
+JSON_BATCH = 20_000  # objects per frame
+JSON_BLOCK = 1 << 23  # characters read at a time
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+# After a value: a comma and the space before the next value (group 1), or the closing ].
+_JSON_AFTER = re.compile(r"[ \t\n\r]*(?:(,)[ \t\n\r]*|\])")
+
+
+def _json_frame(f, path: Path) -> pd.DataFrame:
+    """The array of objects in the text file F as a frame, read a block and decoded a batch
+    of objects at a time: a national export decoded whole holds its text and a Python dict
+    per package, several times the file's size."""
+    records = _json_records(f)
+    if next(records) is None:  # not an array: an API dump wrapping one, decoded whole
+        return _json_frame_whole(json.loads(next(records)), path)
+    frames = []
+    for batch in iter(lambda: list(itertools.islice(records, JSON_BATCH)), []):
+        if not all(isinstance(r, dict) for r in batch):
+            raise ReadError(f"{path}: JSON harus berupa larik objek (satu objek per paket)")
+        frames.append(pd.DataFrame.from_records(batch))
+    if not frames:
+        raise ReadError(f"{path}: JSON berisi larik kosong, tidak ada paket")
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _json_records(f):
+    """Yields True, then each value of the top-level array in F; or None, then the whole
+    text, when F does not hold an array. Raises ValueError where the JSON is broken."""
+    decoder, text = json.JSONDecoder(), f.read(JSON_BLOCK)
+    more = bool(text)
+    i = _JSON_SPACE.match(text).end()
+    if not text.startswith("[", i):
+        yield None
+        yield text[i:] + f.read()
+        return
+    yield True
+    i, first = i + 1, True
+    while True:
+        i = _JSON_SPACE.match(text, i).end()
+        if first and text.startswith("]", i):  # an empty array
+            i += 1
+            break
+        try:
+            value, end = decoder.raw_decode(text, i)
+            after = _JSON_AFTER.match(text, end)
+            if after is None and more:  # the value or what follows it runs into the next block
+                raise json.JSONDecodeError("", text, end)
+        except json.JSONDecodeError:
+            if not more:
+                raise ValueError(_json_broken(text, i)) from None
+            block = f.read(JSON_BLOCK)
+            text, i, more = text[i:] + block, 0, bool(block)
+            continue
+        if after is None:
+            raise ValueError(_json_broken(text, end))
+        yield value
+        i, first = after.end(), False
+        if not after.group(1):
+            break
+    if (text[i:] + f.read()).strip(" \t\n\r"):
+        raise ValueError("teks lain setelah larik")
+
+
+def _json_broken(text: str, i: int) -> str:
+    if not text[i:].strip(" \t\n\r"):
+        return "berkas berhenti sebelum larik ditutup; berkas mungkin terpotong"
+    return f"tidak terbaca di sekitar {text[i:i + 40]!r}"
+
+
+def _json_frame_whole(data, path: Path) -> pd.DataFrame:
     if isinstance(data, dict):
         # Some API dumps wrap the array: {"data": [...]}.
         data = next((v for v in data.values() if isinstance(v, list)), None)
@@ -117,11 +198,7 @@ def _read_json(path: Path) -> RawTable:
         raise ReadError(f"{path}: JSON harus berupa larik objek (satu objek per paket)")
     if not data:
         raise ReadError(f"{path}: JSON berisi larik kosong, tidak ada paket")
-    frame = pd.DataFrame.from_records(data)
-    layout = layouts.recognise(frame.columns)
-    if layout is None:
-        raise _unknown_layout(path, frame.columns)
-    return RawTable(frame, layout, 1)
+    return pd.DataFrame.from_records(data)
 
 
 def _decode(raw: bytes, path: Path, partial: bool = False) -> str:

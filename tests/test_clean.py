@@ -115,3 +115,38 @@ def test_cleaning_in_slices_gives_what_one_pass_gives(tmp_path, monkeypatch):
     assert whole.frame["precision_lost"].tolist()[0] == "pagu"
     assert whole.frame["pagu"].tolist() == [10_802_400_000_000, 702_854_400_000]
     assert [r["row_number"] for r in whole.rejects] == [5, 2, 7]
+
+
+def test_json_decoded_in_batches_cleans_as_one_pass(tmp_path, monkeypatch):
+    """A JSON array is decoded read.JSON_BATCH objects at a time; an API dump wrapped in an
+    object ({"data": [...]}) is decoded whole. Both give the same cleaned rows."""
+    import json
+
+    from etl import read
+    from etl.rows import clean_table
+
+    from .builders import RESULTS
+
+    rows = [dict(r) for r in RESULTS]
+    del rows[2]["nama_penyedia"]  # a key the last batch lacks
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text("\ufeff " + json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    wrapped = tmp_path / "wrapped.json"
+    wrapped.write_text(json.dumps({"data": rows}), encoding="utf-8")
+    monkeypatch.setattr(read, "JSON_BATCH", 2)
+    monkeypatch.setattr(read, "JSON_BLOCK", 100)  # values run across blocks
+    batched, whole = (clean_table(read.read_export(p)) for p in (pretty, wrapped))
+    values = [c.frame.astype(object).where(c.frame.notna(), None) for c in (batched, whole)]
+    pd.testing.assert_frame_equal(*values)  # the same cells, missing or not, in any dtype
+    assert batched.frame["code"].tolist() == ["10018467000", "10011868000", "2518338"]
+    assert batched.frame["kontrak"].tolist()[:2] == [126_996_350_415, 92_169_294_000]
+    assert batched.frame["winner_name"].isna().tolist() == [False, False, True]
+
+
+def test_json_with_text_after_the_array_is_refused(tmp_path):
+    from etl.read import ReadError, read_export
+
+    path = tmp_path / "dua.json"
+    path.write_text('[{"kd_tender": 1}] [{"kd_tender": 2}]', encoding="utf-8")
+    with pytest.raises(ReadError, match="dua.json: bukan JSON yang valid"):
+        read_export(path)
