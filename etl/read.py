@@ -163,6 +163,18 @@ def _json_records(f):
         if first and text.startswith("]", i):  # an empty array
             i += 1
             break
+        # Most of a block in one call: the values up to its last "},". A cut inside a string
+        # leaves that string unterminated, so the prefix parses only at a real boundary.
+        cut = text.rfind("},", i)
+        if cut > i:
+            try:
+                values = json.loads("[" + text[i:cut + 1] + "]")
+            except ValueError:
+                values = None
+            if values is not None:
+                yield from values
+                i, first = cut + 2, False
+                continue
         try:
             value, end = decoder.raw_decode(text, i)
             after = _JSON_AFTER.match(text, end)
