@@ -63,6 +63,8 @@ SOURCES = schema.sen_view(schema.package_sources)
 PACKAGES = schema.sen_view(schema.packages)
 CONTRACTS = schema.sen_view(schema.contracts)
 KEYS = schema.load_keys
+# Files of this many rows or more hand their memory back to the system once done with.
+RELEASE_ROWS = 50_000
 # Above this share of the stored packages, a merge rebuilds their indexes instead (SQLite).
 BULK_SHARE = 0.25
 
@@ -123,8 +125,9 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                     results.append(write_prepared(conn, prepared, resolver, report))
                 except LoadError as exc:
                     results.append(LoadResult(path, error=str(exc)))
+                rows = prepared.rows_read
                 del prepared
-                release_memory()
+                release_memory(rows)
             if progress and any(r.error is None for r in results):
                 progress(None, 0.0)
             publish(conn, [r.load_id for r in results])
@@ -142,9 +145,12 @@ def prepare_to_file(path: Path, resolver, folder: str) -> Path:
     its memory back before it waits for the next file, and the loading process holds one
     file's rows, read when it writes them, not also the next file's as they arrive."""
     out = Path(folder) / f"{uuid.uuid4().hex}.pickle"
+    prepared = prepare(path, resolver)
     with open(out, "wb") as f:
-        pickle.dump(prepare(path, resolver), f, protocol=pickle.HIGHEST_PROTOCOL)
-    release_memory()
+        pickle.dump(prepared, f, protocol=pickle.HIGHEST_PROTOCOL)
+    rows = prepared.rows_read
+    del prepared
+    release_memory(rows)
     return out
 
 
@@ -163,10 +169,13 @@ def _preparer():
     return ThreadPoolExecutor(max_workers=1)
 
 
-def release_memory() -> None:
-    """Hand the memory of a finished file back to the system. Python's and Arrow's allocators
-    keep freed blocks for reuse; between files of a few hundred MB each that would keep the
-    process at its largest file's peak for the whole load. (Milliseconds per file.)"""
+def release_memory(rows: int) -> None:
+    """Hand the memory of a finished file of ROWS rows back to the system. Python's and
+    Arrow's allocators keep freed blocks for reuse; between files of a few hundred MB each
+    that would keep the process at its largest file's peak for the whole load. A full
+    collection takes about 50 ms, more than a small file's memory is worth."""
+    if rows < RELEASE_ROWS:
+        return
     gc.collect()
     pa.default_memory_pool().release_unused()
     if _MALLOC_TRIM is not None:
@@ -245,7 +254,7 @@ def prepare(path: Path, resolver) -> Prepared:
     out = Prepared(path, raw.layout, rejects=cleaned.rejects, rows_read=len(raw.frame),
                    rows_loaded=len(frame), rows_skipped=cleaned.skipped, sha256=_sha256(path))
     del raw, cleaned
-    release_memory()  # the raw cells, before the source rows are made
+    release_memory(out.rows_read)  # the raw cells, before the source rows are made
     if dataset == "contract" and not frame.empty:
         out.contracts = _contract_rows(frame)
         # The package's source is its latest contract version.
