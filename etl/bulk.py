@@ -36,7 +36,7 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame, **constant
         part = frame.iloc[start:start + CHUNK]
         values = [python_values(part[c]) for c in frame.columns]
         values += [itertools.repeat(v, len(part)) for v in constants.values()]
-        rows = list(zip(*values))
+        rows = list(zip(*values, strict=True))
         if conn.dialect.name == "postgresql":
             with raw.cursor() as cur, cur.copy(
                     f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:

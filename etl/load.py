@@ -275,7 +275,7 @@ def _source_rows(frame: pd.DataFrame, dataset: str, resolver) -> pd.DataFrame:
 def _compact(rows: pd.DataFrame) -> pd.DataFrame:
     """Text columns held as Python objects (dates, regions) as Arrow strings: a third of the
     memory, and cheaper to hand to the loading process."""
-    for col in rows.columns[rows.dtypes == object]:
+    for col in rows.select_dtypes(include="object").columns:
         if pd.api.types.infer_dtype(rows[col], skipna=True) in ("string", "empty"):
             rows[col] = rows[col].astype(clean.STR)
     return rows
