@@ -112,7 +112,8 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
     files = expand_paths(paths)
     results = []
     try:
-        with (_preparer() as pool, tempfile.TemporaryDirectory(prefix="hemat-load-") as folder,
+        # The folder outlives the preparing process: it is removed after the pool has stopped.
+        with (tempfile.TemporaryDirectory(prefix="hemat-load-") as folder, _preparer() as pool,
               engine.begin() as conn):
             schema.create_work_tables(conn)
             ahead = lambda i: pool.submit(prepare_to_file, files[i], resolver, folder)  # noqa: E731

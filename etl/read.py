@@ -157,7 +157,7 @@ def _json_records(f):
         yield text[i:] + f.read()
         return
     yield True
-    i, first = i + 1, True
+    i, first, failed_cut = i + 1, True, -1
     while True:
         i = _JSON_SPACE.match(text, i).end()
         if first and text.startswith("]", i):  # an empty array
@@ -165,12 +165,14 @@ def _json_records(f):
             break
         # Most of a block in one call: the values up to its last "},". A cut inside a string
         # leaves that string unterminated, so the prefix parses only at a real boundary.
+        # (Once a cut fails, inside a nested object, the rest of the block goes value by
+        # value: trying the same cut again for each value would cost a block per value.)
         cut = text.rfind("},", i)
-        if cut > i:
+        if cut > i and cut != failed_cut:
             try:
                 values = json.loads("[" + text[i:cut + 1] + "]")
             except ValueError:
-                values = None
+                values, failed_cut = None, cut
             if values is not None:
                 yield from values
                 i, first = cut + 2, False
@@ -184,7 +186,7 @@ def _json_records(f):
             if not more:
                 raise ValueError(_json_broken(text, i)) from None
             block = f.read(JSON_BLOCK)
-            text, i, more = text[i:] + block, 0, bool(block)
+            text, i, more, failed_cut = text[i:] + block, 0, bool(block), -1
             continue
         if after is None:
             raise ValueError(_json_broken(text, end))

@@ -150,3 +150,20 @@ def test_json_with_text_after_the_array_is_refused(tmp_path):
     path.write_text('[{"kd_tender": 1}] [{"kd_tender": 2}]', encoding="utf-8")
     with pytest.raises(ReadError, match="dua.json: bukan JSON yang valid"):
         read_export(path)
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 23])
+def test_json_blocks_cut_anywhere_give_the_values_json_gives(block, monkeypatch):
+    """Cuts inside strings holding '},', nested objects and escapes never lose or alter a value."""
+    import io
+    import json
+
+    from etl import read
+
+    values = [{"kd_tender": i, "lokasi": {"kab": "Banjar", "titik": [1, {"x": "}, {"}]},
+               "nama": f'Paket "}},{i}" \\ ü', "pagu": i * 1.5} for i in range(40)]
+    values[7] = {"kd_tender": 7}
+    text = json.dumps(values, ensure_ascii=False, indent=1 if block == 64 else None)
+    monkeypatch.setattr(read, "JSON_BLOCK", block)
+    first, *got = read._json_records(io.StringIO(text))
+    assert first is True and got == values
