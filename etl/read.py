@@ -133,9 +133,11 @@ def _json_frame(f, path: Path) -> pd.DataFrame:
     """The array of objects in the text file F as a frame, read a block and decoded a batch
     of objects at a time: a national export decoded whole holds its text and a Python dict
     per package, several times the file's size."""
-    records = _json_records(f)
-    if next(records) is None:  # not an array: an API dump wrapping one, decoded whole
-        return _json_frame_whole(json.loads(next(records)), path)
+    head = f.read(JSON_BLOCK)
+    start = _JSON_SPACE.match(head).end()
+    if not head.startswith("[", start):  # not an array: an API dump wrapping one, decoded whole
+        return _json_frame_whole(json.loads(head + f.read()), path)
+    records = _json_array(f, head, start + 1)
     frames = []
     for batch in iter(lambda: list(itertools.islice(records, JSON_BATCH)), []):
         if not all(isinstance(r, dict) for r in batch):
@@ -146,18 +148,11 @@ def _json_frame(f, path: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def _json_records(f):
-    """Yields True, then each value of the top-level array in F; or None, then the whole
-    text, when F does not hold an array. Raises ValueError where the JSON is broken."""
-    decoder, text = json.JSONDecoder(), f.read(JSON_BLOCK)
-    more = bool(text)
-    i = _JSON_SPACE.match(text).end()
-    if not text.startswith("[", i):
-        yield None
-        yield text[i:] + f.read()
-        return
-    yield True
-    i, first, failed_cut = i + 1, True, -1
+def _json_array(f, text: str, i: int):
+    """Each value of the top-level array whose first value starts at or after I in TEXT, the
+    first block read from F. Raises ValueError where the JSON is broken."""
+    decoder, more = json.JSONDecoder(), bool(text)
+    first, failed_cut = True, -1
     while True:
         i = _JSON_SPACE.match(text, i).end()
         if first and text.startswith("]", i):  # an empty array
@@ -172,8 +167,8 @@ def _json_records(f):
             try:
                 values = json.loads("[" + text[i:cut + 1] + "]")
             except ValueError:
-                values, failed_cut = None, cut
-            if values is not None:
+                failed_cut = cut
+            else:
                 yield from values
                 i, first = cut + 2, False
                 continue

@@ -196,6 +196,8 @@ def _finish(out: pd.DataFrame, layout) -> pd.DataFrame:
         out["method"] = _column(out, "method").where(
             lambda m: m.notna(), np.where(fast, "Tender Cepat", "Tender"))
     out["snapshot"] = _column(out, "snapshot").fillna("")
+    if layout.dataset == "contract":  # a contract without an addendum number is version ""
+        out["version"] = _column(out, "version").fillna("")
     for name in FIELDS:
         if name not in out:
             out[name] = pd.Series(pd.NA, index=out.index, dtype="Int64") \
@@ -217,8 +219,6 @@ def _duplicates(out: pd.DataFrame, bad, layout, used, row_numbers) -> tuple[list
     """Rows to drop among the good ones (not BAD): exact repeats of a row are dropped, and one
     code with conflicting values is rejected. Returns (their index, rejects, repeats)."""
     key = _key(layout)
-    if layout.dataset == "contract":
-        out["version"] = out["version"].fillna("")
     compare = [c for c in out.columns if c not in key]
     keys = out.loc[~bad, key]
     dups = out.loc[keys.index[keys.duplicated(keep=False)]]
