@@ -194,9 +194,10 @@ def _json_array(f, text: str, i: int):
 
 
 def _json_broken(text: str, i: int) -> str:
-    if not text[i:].strip(" \t\n\r"):
-        return "berkas berhenti sebelum larik ditutup; berkas mungkin terpotong"
-    return f"tidak terbaca di sekitar {text[i:i + 40]!r}"
+    """Why the array cannot be read from position I of TEXT, the file's last block."""
+    if not text.rstrip(" \t\n\r").endswith("]"):  # an array always ends so
+        return "berkas berhenti sebelum larik ditutup; berkas terpotong, unduh ulang ekspornya"
+    return f"tidak terbaca di sekitar {text[i:i + 40]!r}; periksa atau unduh ulang ekspornya"
 
 
 def _json_frame_whole(data, path: Path) -> pd.DataFrame:

@@ -198,6 +198,8 @@ BROKEN = {
                    ["nol.csv", "0 byte"]),
     "not_json": (lambda d: (d / "rusak.json").write_text("[{\"kd_tender\": 1,") and
                  d / "rusak.json", ["rusak.json", "bukan JSON"]),
+    "cut_json": (lambda d: (d / "potong.json").write_text(json.dumps(RESULTS)[:900]) and
+                 d / "potong.json", ["potong.json", "terpotong, unduh ulang"]),
 }
 
 
