@@ -392,7 +392,9 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
     report(0.5)
     result.packages_updated = _count_known(conn, load_id)
     result.packages_new = len(changed) - result.packages_updated
-    conn.execute(delete(SOURCES).where(_keyed(SOURCES, load_id), SOURCES.c.dataset == dataset))
+    if replaced.any():  # else the dataset stated none of these packages: nothing to delete
+        conn.execute(delete(SOURCES).where(_keyed(SOURCES, load_id),
+                                           SOURCES.c.dataset == dataset))
     insert_frame(conn, SOURCES, rows, load_id=load_id)
     report(0.7)
 
