@@ -566,8 +566,13 @@ def rebuild_packages(conn: Connection, load_id: int) -> None:
 def _replace_packages(conn: Connection, load_id: int) -> None:
     for table in (PACKAGES, schema.package_flags):
         conn.execute(delete(table).where(_keyed(table, load_id)))
-    merged = merged_select(load_id).add_columns(literal(False).label("excluded"),
-                                                literal(load_id).label("updated_load_id"))
+    m = merged_select(load_id).subquery("merged")
+    # Each package is written with its verdict: setting it afterwards would write every
+    # flagged row, and on PostgreSQL each of its index entries, a second time.
+    rules = quality.stored_rules(m.c)
+    merged = select(*m.c, quality.excluded(rules).label("excluded"),
+                    quality.flag_names(rules).label("flags"),
+                    literal(load_id).label("updated_load_id"))
     with _indexes_rebuilt_if_bulk(conn, load_id):
         conn.execute(insert(PACKAGES).from_select([c.name for c in merged.selected_columns],
                                                   merged))
@@ -575,8 +580,9 @@ def _replace_packages(conn: Connection, load_id: int) -> None:
 
 
 def _flag(conn: Connection, load_id: int) -> None:
-    """Flag the packages just written (they carry LOAD_ID): one scan over plain columns,
-    every rule tried on each row, cheaper than a pass per rule or the merge's COALESCEs."""
+    """List the flags of the packages just written (they carry LOAD_ID): one scan over plain
+    columns, every rule tried on each row, cheaper than a pass per rule or the merge's
+    COALESCEs."""
     p = PACKAGES.alias("p")
     stored = quality.stored_rules(p.c)
     r = union_all(*(select(literal(x.flag, String).label("flag")) for x in stored)).subquery("r")
@@ -588,10 +594,6 @@ def _flag(conn: Connection, load_id: int) -> None:
         select(p.c.kind, p.c.code, r.c.flag, excludes, detail)
         # LEFT JOIN keeps p the outer loop in SQLite: each row is read once, not once per rule.
         .select_from(p.outerjoin(r, true())).where(p.c.updated_load_id == load_id, hit)))
-    rules = quality.stored_rules(PACKAGES.c)
-    conn.execute(update(PACKAGES).where(PACKAGES.c.updated_load_id == load_id,
-                                        or_(*(x.condition for x in rules)))
-                 .values(excluded=quality.excluded(rules), flags=quality.flag_names(rules)))
 
 
 @contextmanager
