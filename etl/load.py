@@ -174,8 +174,8 @@ def _preparer():
 def _collector_paused():
     """Python's cyclic garbage collector off for the load (and the preparing process forked
     within it). A file's million cell values and row tuples would otherwise set off a full
-    collection over all of them again and again: a third of the time spent turning a frame
-    into rows. release_memory() collects after each large file instead."""
+    collection over all of them again and again: two thirds of the time spent making a large
+    file's row tuples. release_memory() collects after each large file instead."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
