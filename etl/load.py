@@ -580,9 +580,9 @@ def _replace_packages(conn: Connection, load_id: int) -> None:
 
 
 def _flag(conn: Connection, load_id: int) -> None:
-    """List the flags of the packages just written (they carry LOAD_ID): one scan over plain
-    columns, every rule tried on each row, cheaper than a pass per rule or the merge's
-    COALESCEs."""
+    """List the flags of the packages just written (they carry LOAD_ID), with their details:
+    one scan over the stored columns, every rule tried on each row, cheaper than a pass per
+    rule. (The merge has already set each package's excluded and flags columns.)"""
     p = PACKAGES.alias("p")
     stored = quality.stored_rules(p.c)
     r = union_all(*(select(literal(x.flag, String).label("flag")) for x in stored)).subquery("r")
