@@ -27,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -55,6 +56,7 @@ from . import clean, quality, regions, schema
 from .bulk import insert_frame
 from .read import SUFFIXES, ReadError, read_export
 from .rows import FIELDS, clean_table
+from .stage import Stage, write_scratch
 
 DATASET_PRIORITY = ("result", "announcement", "contract")
 REGION_COLUMNS = ("province_code", "regency_code", "region_evidence", "region_note")
@@ -114,24 +116,26 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
     try:
         # The folder outlives the preparing process: it is removed after the pool has stopped.
         with (_collector_paused(), tempfile.TemporaryDirectory(prefix="hemat-load-") as folder,
-              _preparer() as pool, engine.begin() as conn):
-            schema.create_work_tables(conn)
-            ahead = lambda i: pool.submit(prepare_to_file, files[i], resolver, folder)  # noqa: E731
-            upcoming = ahead(0) if files else None
-            for i, path in enumerate(files):
-                prepared = _unpickle(upcoming.result())
-                upcoming = ahead(i + 1) if i + 1 < len(files) else None
-                report = (lambda f, path=path: progress(path, f)) if progress else None
-                try:
-                    results.append(write_prepared(conn, prepared, resolver, report))
-                except LoadError as exc:
-                    results.append(LoadResult(path, error=str(exc)))
-                rows = prepared.rows_read
-                del prepared
-                release_memory(rows)
-            if progress and any(r.error is None for r in results):
-                progress(None, 0.0)
-            publish(conn, [r.load_id for r in results])
+              _preparer() as pool, engine.connect() as conn):
+            scratch = Stage(engine.dialect.name, folder, len(files))
+            # The preparing process goes through the files in order, ahead of the loader: what
+            # it makes waits on disk, not in memory.
+            futures = [pool.submit(prepare_to_file, path, resolver, folder, scratch.target(i))
+                       for i, path in enumerate(files)]
+            try:
+                with conn.begin():
+                    schema.create_work_tables(conn)
+                    for i, path in enumerate(files):
+                        scratch.wait(conn, i, futures)
+                        results.append(_write_file(conn, futures[i], resolver, scratch,
+                                                   progress and partial(progress, path)))
+                    if progress and any(r.error is None for r in results):
+                        progress(None, 0.0)
+                    publish(conn, [r.load_id for r in results])
+            finally:
+                for future in futures:  # after a failure, the files not yet begun
+                    future.cancel()
+                scratch.detach(conn)
     except LoadError:
         raise
     except Exception as exc:
@@ -141,18 +145,35 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
     return results
 
 
-def prepare_to_file(path: Path, resolver, folder: str) -> Path:
-    """prepare() PATH and leave the result in a file in FOLDER. The preparing process hands
-    its memory back before it waits for the next file, and the loading process holds one
-    file's rows, read when it writes them, not also the next file's as they arrive."""
+def prepare_to_file(path: Path, resolver, folder: str, target=None) -> Path:
+    """prepare() PATH and leave the result in a file in FOLDER, its source rows in the
+    scratch TARGET (file, alias, table) when given. The preparing process hands its memory
+    back before the next file, and the loading process reads one file's result when it
+    writes it."""
     out = Path(folder) / f"{uuid.uuid4().hex}.pickle"
     prepared = prepare(path, resolver)
+    if target and prepared.sources is not None and not prepared.sources.empty:
+        write_scratch(prepared.sources, target[0], target[2])
+        prepared.staged, prepared.sources = target[1:], None
     with open(out, "wb") as f:
         pickle.dump(prepared, f, protocol=pickle.HIGHEST_PROTOCOL)
     rows = prepared.rows_read
     del prepared
     release_memory(rows)
     return out
+
+
+def _write_file(conn: Connection, future, resolver, scratch: Stage, report) -> LoadResult:
+    """Write one prepared file (see write_prepared); its failure is its result's error."""
+    prepared = _unpickle(future.result())
+    try:
+        return write_prepared(conn, prepared, resolver, report, scratch)
+    except LoadError as exc:
+        return LoadResult(prepared.path, error=str(exc))
+    finally:
+        rows = prepared.rows_read
+        del prepared
+        release_memory(rows)
 
 
 def _unpickle(path: Path) -> "Prepared":
@@ -250,6 +271,7 @@ class Prepared:
     path: Path
     layout: object = None
     sources: pd.DataFrame | None = None  # one row per package, hashed, its region resolved
+    staged: tuple[str, str] | None = None  # or those rows in a scratch table (alias, table)
     contracts: pd.DataFrame | None = None  # every contract version (e-kontrak exports)
     rejects: list = field(default_factory=list)
     rows_read: int = 0
@@ -297,7 +319,7 @@ def _source_rows(frame: pd.DataFrame, dataset: str, resolver) -> pd.DataFrame:
 def _compact(rows: pd.DataFrame) -> pd.DataFrame:
     """Text columns held as Python objects (dates, regions) as Arrow strings: a third of the
     memory, and cheaper to hand to the loading process."""
-    for col in rows.select_dtypes(include="object").columns:
+    for col in (c for c in rows.columns if rows[c].dtype == object):
         if pd.api.types.infer_dtype(rows[col], skipna=True) in ("string", "empty"):
             rows[col] = rows[col].astype(clean.STR)
     return rows
@@ -318,7 +340,8 @@ def load_file(engine: Engine, path: Path) -> LoadResult:
     return result
 
 
-def write_prepared(conn: Connection, prepared: Prepared, resolver, progress=None) -> LoadResult:
+def write_prepared(conn: Connection, prepared: Prepared, resolver, progress,
+                   scratch: Stage) -> LoadResult:
     """Write a prepared file's sources under a savepoint and list its packages for publish();
     LoadError (and nothing of the file kept) on failure."""
     if prepared.error:
@@ -333,7 +356,7 @@ def write_prepared(conn: Connection, prepared: Prepared, resolver, progress=None
             result.load_id = _start_load(conn, prepared, result)
             _write_rejects(conn, result.load_id, prepared.rejects)
             _report(0.2)
-            _merge(conn, prepared, result, resolver, _report)
+            _merge(conn, prepared, result, resolver, _report, scratch)
             conn.execute(update(schema.loads).where(schema.loads.c.id == result.load_id).values(
                 packages_new=result.packages_new, packages_updated=result.packages_updated,
                 packages_unchanged=result.packages_unchanged, finished_at=datetime.now()))
@@ -368,34 +391,39 @@ def _write_rejects(conn: Connection, load_id: int, rejects: list[dict]) -> None:
 # ---------------------------------------------------------------- sources
 
 
-def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, report) -> None:
+def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, report,
+           scratch: Stage) -> None:
     """Write what the file says of each package to package_sources, and leave the packages
     it changed in load_keys under its load id for publish()."""
-    frame = prepared.sources
-    if frame.empty:
+    rows = scratch.rows(conn, prepared.staged, prepared.sources)
+    if rows is None:
         return
-    load_id, dataset = result.load_id, prepared.layout.dataset
-    _write_keys(conn, load_id, frame[["kind", "code"]])
+    load_id, dataset, r, s = result.load_id, prepared.layout.dataset, rows.c, SOURCES.c
+    conn.execute(insert(KEYS).from_select(["load_id", "kind", "code"],
+                                          select(literal(load_id), r.kind, r.code)))
     if prepared.contracts is not None:
         _write_contracts(conn, prepared.contracts.assign(load_id=load_id), load_id)
-    merged = frame[["kind", "code", "snapshot", "row_hash"]].merge(
-        _existing_sources(conn, load_id, dataset), on=["kind", "code"], how="left")
-    older = (merged["snapshot"] != "") & (merged["snapshot_old"].fillna("") > merged["snapshot"])
-    keep = ~(merged["row_hash"] == merged["row_hash_old"]).to_numpy() & ~older.to_numpy()
-    changed = frame if keep.all() else frame[keep]
-    result.packages_unchanged = len(frame) - len(changed)
-    _drop_keys(conn, load_id, frame.loc[~keep, ["kind", "code"]], everything=changed.empty)
-    if changed.empty:
+    known, unchanged = _compare(conn, rows, dataset)
+    result.packages_unchanged = unchanged
+    if unchanged:
+        _drop_unchanged(conn, rows, load_id, dataset)
+    changed = _count_listed(conn, load_id)
+    if not changed:
         return
-    replaced = merged["row_hash_old"].notna().to_numpy()[keep]
-    rows = _with_old_values(conn, changed, replaced, load_id, dataset, resolver)
+    replaced = _with_old_values(conn, rows, load_id, dataset, resolver) if known > unchanged \
+        else None
     report(0.5)
     result.packages_updated = _count_known(conn, load_id)
-    result.packages_new = len(changed) - result.packages_updated
-    if replaced.any():  # else the dataset stated none of these packages: nothing to delete
-        conn.execute(delete(SOURCES).where(_keyed(SOURCES, load_id),
-                                           SOURCES.c.dataset == dataset))
-    insert_frame(conn, SOURCES, rows, load_id=load_id)
+    result.packages_new = changed - result.packages_updated
+    if replaced is not None:
+        conn.execute(delete(SOURCES).where(_keyed(SOURCES, load_id), s.dataset == dataset))
+        insert_frame(conn, SOURCES, replaced, load_id=load_id)
+    new = select(*r, literal(load_id))
+    if unchanged:
+        new = new.where(_keyed(rows, load_id))
+    if replaced is not None:  # those are written already
+        new = new.where(~exists().where(s.kind == r.kind, s.code == r.code, s.dataset == dataset))
+    conn.execute(insert(SOURCES).from_select([*rows.c.keys(), "load_id"], new))
     report(0.7)
 
 
@@ -405,15 +433,36 @@ def _row_hashes(frame: pd.DataFrame) -> pd.Series:
     return hashed.map("{:016x}".format)
 
 
-def _existing_sources(conn: Connection, load_id: int, dataset: str) -> pd.DataFrame:
-    """What this dataset already says of the file's packages (looked up by the file's keys in
-    load_keys, not by reading every stored row)."""
-    s = SOURCES.c
-    rows = conn.execute(select(s.kind, s.code, s.snapshot, s.row_hash).where(
-        s.dataset == dataset, _keyed(SOURCES, load_id))).all()
-    # Plain tuples: pandas probes SQLAlchemy rows attribute by attribute, a million times.
-    return pd.DataFrame(list(map(tuple, rows)),
-                        columns=["kind", "code", "snapshot_old", "row_hash_old"])
+def _same_or_newer(rows, dataset: str):
+    """For a row of ROWS: what DATASET already holds of its package is the same row, or was
+    exported later (an export without a date never counts as older)."""
+    s, r = SOURCES.c, rows.c
+    return or_(s.row_hash == r.row_hash, and_(r.snapshot != "", s.snapshot > r.snapshot))
+
+
+def _compare(conn: Connection, rows, dataset: str) -> tuple[int, int]:
+    """How many of the file's packages DATASET already states, and how many of those it
+    states the same or from a later export (one pass, a key lookup per row)."""
+    s, r = SOURCES.c, rows.c
+    stated = and_(s.kind == r.kind, s.code == r.code, s.dataset == dataset)
+    known, unchanged = conn.execute(select(
+        func.count(s.kind), func.coalesce(func.sum(case((_same_or_newer(rows, dataset), 1),
+                                                        else_=0)), 0))
+        .select_from(rows.join(SOURCES, stated, isouter=True))).one()
+    return known, unchanged
+
+
+def _drop_unchanged(conn: Connection, rows, load_id: int, dataset: str) -> None:
+    """Take the packages the file states as they are already off its list."""
+    s, r, k = SOURCES.c, rows.c, KEYS.c
+    same = select(r.kind, r.code).select_from(rows.join(SOURCES, and_(
+        s.kind == r.kind, s.code == r.code, s.dataset == dataset))).where(
+        _same_or_newer(rows, dataset))
+    conn.execute(delete(KEYS).where(k.load_id == load_id, tuple_(k.kind, k.code).in_(same)))
+
+
+def _count_listed(conn: Connection, load_id: int) -> int:
+    return conn.execute(select(func.count()).where(KEYS.c.load_id == load_id)).scalar()
 
 
 def _count_known(conn: Connection, load_id: int) -> int:
@@ -423,25 +472,25 @@ def _count_known(conn: Connection, load_id: int) -> int:
     return conn.execute(select(func.count()).where(k.load_id == load_id, known)).scalar()
 
 
-def _with_old_values(conn, changed: pd.DataFrame, replaced, load_id: int, dataset: str,
-                     resolver) -> pd.DataFrame:
-    """CHANGED with each empty cell filled from what the same dataset said before (and the
-    region of those rows resolved again from the filled cells)."""
-    changed = changed.reset_index(drop=True)
-    if not replaced.any():
-        return changed
-    query = select(SOURCES.c.kind, SOURCES.c.code, *(SOURCES.c[f] for f in FIELDS)).where(
-        _keyed(SOURCES, load_id), SOURCES.c.dataset == dataset)
-    old = pd.DataFrame.from_records(conn.execute(query).all(), coerce_float=False,
-                                    columns=["kind", "code", *FIELDS])
+def _with_old_values(conn, rows, load_id: int, dataset: str, resolver) -> pd.DataFrame:
+    """The file's listed rows that replace what DATASET said before, each empty cell filled
+    from that earlier row (and their region resolved again from the filled cells)."""
+    s, r = SOURCES.c, rows.c
+    stated = exists().where(s.kind == r.kind, s.code == r.code, s.dataset == dataset)
+    new = _frame(conn, select(rows).where(_keyed(rows, load_id), stated), rows.c.keys())
+    old = _frame(conn, select(s.kind, s.code, *(s[f] for f in FIELDS)).where(
+        _keyed(SOURCES, load_id), s.dataset == dataset), ["kind", "code", *FIELDS])
     old = _stored_forms(old).set_index(["kind", "code"])
-    new = changed.set_index(["kind", "code"])
+    new = _stored_forms(new).set_index(["kind", "code"])
     filled = new[list(FIELDS)].astype(object).combine_first(old.astype(object))
     new[list(FIELDS)] = filled.loc[new.index, list(FIELDS)]
-    rows = _stored_forms(new.reset_index())
-    again = _with_region(rows[replaced], resolver)
-    rows.loc[replaced, [*REGION_COLUMNS, "region_rank"]] = again[[*REGION_COLUMNS, "region_rank"]]
-    return rows
+    return _with_region(_stored_forms(new.reset_index()), resolver)
+
+
+def _frame(conn: Connection, query, columns) -> pd.DataFrame:
+    # Plain tuples: pandas probes SQLAlchemy rows attribute by attribute.
+    return pd.DataFrame.from_records([tuple(row) for row in conn.execute(query)],
+                                     columns=list(columns), coerce_float=False)
 
 
 def _stored_forms(frame: pd.DataFrame) -> pd.DataFrame:
@@ -478,21 +527,6 @@ def _write_contracts(conn: Connection, data: pd.DataFrame, load_id: int) -> None
     conn.execute(delete(CONTRACTS).where(_keyed(CONTRACTS, load_id), CONTRACTS.c.version.in_(
         data["version"].unique().tolist())))
     insert_frame(conn, CONTRACTS, data)
-
-
-def _write_keys(conn: Connection, load_id: int, keys: pd.DataFrame) -> None:
-    insert_frame(conn, KEYS, keys.drop_duplicates(), load_id=load_id)
-
-
-def _drop_keys(conn: Connection, load_id: int, keys: pd.DataFrame, everything: bool) -> None:
-    """Take packages the file left as they were off its list (all of them when EVERYTHING)."""
-    if everything:
-        conn.execute(delete(KEYS).where(KEYS.c.load_id == load_id))
-    elif not keys.empty:
-        k = KEYS.c
-        conn.execute(delete(KEYS).where(k.load_id == load_id, k.kind == bindparam("k"),
-                                        k.code == bindparam("c")),
-                     [{"k": a, "c": b} for a, b in keys.itertuples(index=False)])
 
 
 def _keyed(table, load_id: int):

@@ -399,3 +399,30 @@ def test_progress_follows_each_file_then_the_merge(engine, tmp_path):
     assert [f for p, f in seen if p == files[0]][-1] == 1.0
     assert [f for p, f in seen if p == files[1]][-1] == 1.0
     assert seen[-1] == (None, 0.0)  # then the packages are merged, once
+
+
+def test_a_load_of_many_files_keeps_every_good_one(engine, tmp_path):
+    # More files than SQLite can attach scratch databases (see etl/stage.py): they share them.
+    files, total = [], Decimal(0)
+    for i in range(19):
+        rows = [dict(r, kd_tender=r["kd_tender"] + i, pagu=r["pagu"] + i) for r in RESULTS[:2]]
+        files.append(write_csv(tmp_path / f"hasil-{i:02}.csv", rows))
+        total += sum(Decimal(r["pagu"]) for r in rows)
+    files.insert(5, tmp_path / "rusak.json")
+    files[5].write_text("bukan JSON")
+    files.insert(9, write_csv(tmp_path / "semua-ditolak.csv", [dict(RESULTS[0], pagu="x")]))
+    # The same load states a package of the first file again, exported later, with a new price.
+    newer = dict(RESULTS[0], nilai_kontrak=1200000000.5, _event_date="2025-11-01")
+    files.append(write_json(tmp_path / "ralat.json", [newer]))
+    results = load_paths(engine, files)
+    assert [r.error is not None for r in results] == [i == 5 for i in range(len(files))]
+    assert "rusak.json" in results[5].error
+    assert (results[9].rows_loaded, results[9].rows_rejected) == (0, 1)
+    assert (results[-1].packages_new, results[-1].packages_updated) == (0, 1)
+    stored = packages(engine, ["code", "pagu", "kontrak"])
+    assert len(stored) == 38 and sum(p["pagu"] for p in stored) == total
+    first = next(p for p in stored if p["code"] == str(RESULTS[0]["kd_tender"]))
+    assert first["kontrak"] == Decimal("1200000000.50")
+    with engine.connect() as conn:
+        sources = conn.execute(select(func.count()).select_from(schema.package_sources)).scalar()
+    assert sources == 38
