@@ -255,13 +255,15 @@ def code_series(series: pd.Series) -> pd.Series:
 
 
 _PLAIN = r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?"
+# What SPSE's own CSV pages and opentender show: "Rp 1.980.113.000,00", up to 15 digits of rupiah.
+_RUPIAH = r"(?:Rp\.? ?)?([0-9]{1,3}(?:\.[0-9]{3}){0,4})(?:,([0-9]{1,2}))?"
 
 
 def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """parse_money over a column → (sen as Int64, precision_lost, error text or None).
 
-    Plain numbers (what JSON, XLSX and ISB CSVs hold) take a vectorised path; other text goes
-    through parse_money one cell at a time.
+    Plain numbers (what JSON, XLSX and ISB CSVs hold) and Indonesian-formatted rupiah take
+    vectorised paths; other text goes through parse_money one cell at a time.
     """
     index = series.index
     sen = pd.Series(pd.NA, index=index, dtype="Int64")
@@ -274,10 +276,25 @@ def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     if plain.any():
         values = text[plain].astype("float64").to_numpy()  # Arrow's parser, in C++
         sen[plain] = np.rint(values * 100).astype(np.int64)
-    rest = ~plain & series.notna()
+    rupiah = ~plain & text.str.fullmatch(_RUPIAH).fillna(False).astype(bool)
+    if rupiah.any():
+        # Whole sen from the digits themselves: exact at any size, no float in between.
+        parts = text[rupiah].str.extract(f"^{_RUPIAH}$")
+        digits = parts[0].str.replace(".", "", regex=False) + parts[1].fillna("").str.pad(
+            2, side="right", fillchar="0")
+        sen[rupiah] = digits.astype("int64").to_numpy()
+    rest = ~plain & ~rupiah & series.notna()
+    done, values, imprecise = [], [], []
     for i, value in series[rest].items():
         try:
-            sen[i], lost[i] = parse_money(value)
+            value_sen, value_lost = parse_money(value)
         except BadValue as exc:
             error[i] = str(exc)
+            continue
+        done.append(i)
+        values.append(value_sen)
+        imprecise.append(value_lost)
+    if done:  # one assignment: setting cells one by one costs more than parsing them
+        sen[done] = pd.array(values, dtype="Int64")
+        lost[done] = imprecise
     return sen, lost, error

@@ -30,6 +30,7 @@ from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import (
@@ -429,8 +430,10 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
 
 def _row_hashes(frame: pd.DataFrame) -> pd.Series:
     """A fingerprint of what a row states, to tell a changed package from a repeated one."""
-    hashed = pd.util.hash_pandas_object(frame[list(FIELDS)], index=False)
-    return hashed.map("{:016x}".format)
+    hashed = pd.util.hash_pandas_object(frame[list(FIELDS)], index=False).to_numpy(np.uint64)
+    # Sixteen hex digits each, as "{:016x}" writes them, made in one pass over the bytes.
+    text = np.frombuffer(hashed.astype(">u8").tobytes().hex().encode(), dtype="S16")
+    return pd.Series(text.astype("U16"), index=frame.index, dtype=clean.STR)
 
 
 def _same_or_newer(rows, dataset: str):

@@ -169,3 +169,21 @@ def test_json_blocks_cut_anywhere_give_the_values_json_gives(block, monkeypatch)
     head = f.read(block)
     got = list(read._json_array(f, head, head.index("[") + 1))
     assert got == values
+
+
+def test_money_series_agrees_with_parse_money_on_every_form():
+    # The vectorised paths must give what parse_money gives one cell at a time.
+    cells = ["Rp 1.980.113.000,00", "Rp1.000", "Rp. 12.345", "9.709,9", "1.234", "1,234",
+             "Rp 776,75", "Rp 999.999.999.999.999,99", "Rp 1.234,567", "RP 1.000", "-Rp 5.000",
+             "(Rp 1.000)", "Rp -", "1,8 M", "12,5", "1.5", "10018467000", "abc", None,
+             "Rp 1.000.000.000.000.000", " Rp 3.000,5 "]
+    sen, lost, error = money_series(pd.Series(cells, dtype="str"))
+    for i, cell in enumerate(cells):
+        try:
+            expected, expected_lost, expected_error = *parse_money(cell), None
+        except BadValue as exc:
+            expected, expected_lost, expected_error = None, False, str(exc)
+        got = None if pd.isna(sen.iloc[i]) else int(sen.iloc[i])
+        assert (got, bool(lost.iloc[i])) == (expected, expected_lost), cell
+        assert (None if pd.isna(error.iloc[i]) else error.iloc[i]) == expected_error, cell
+    assert sen.iloc[7] == 99_999_999_999_999_999
