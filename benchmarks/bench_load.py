@@ -124,6 +124,16 @@ def _rss_kb(pid: int) -> int:
         return 0
 
 
+def _pss_kb(pid: int) -> int:
+    """The process's proportional set size: each page it shares with others counted as its
+    share (what the processes of one load hold together, without counting a page twice)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+    except (OSError, StopIteration):  # gone, or not Linux
+        return 0
+
+
 def _child_load(url: str, exports: Path) -> dict:
     from etl.db import engine_from_url
     from etl.load import load_paths
@@ -179,13 +189,14 @@ def run_child(what: str, exports: Path, args, url: str | None = None) -> dict:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=c.ROOT)
-        status, usage, tree_kb = _wait(proc, args.timeout)
+        status, usage, tree_kb, pss_kb = _wait(proc, args.timeout)
         wall = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
         text, errors = out.read().decode(), err.read().decode(errors="replace")
     measured = {"wall": wall, "peak_mb": usage.ru_maxrss / 1024,
-                "cpu": usage.ru_utime + usage.ru_stime, "tree_mb": tree_kb / 1024}
+                "cpu": usage.ru_utime + usage.ru_stime, "tree_mb": tree_kb / 1024,
+                "pss_mb": pss_kb / 1024}
     if status is None:
         return {"timeout": True, **measured}
     if status != 0 or not text.strip():
@@ -196,23 +207,26 @@ def run_child(what: str, exports: Path, args, url: str | None = None) -> dict:
 
 def _wait(proc, timeout: float):
     """(exit status or None on timeout, rusage of the child, the peak of the memory the
-    child and the processes it starts hold at once). That peak is the largest sum of their
-    RSS, read from /proc/PID/statm every 0.2 s from this process: an upper bound, since
-    pages a fork still shares count in both."""
-    deadline, tree_kb, polls = time.monotonic() + timeout, 0, 0
+    child and the processes it starts hold at once, twice). That peak is the largest sum of
+    their RSS, read from /proc/PID/statm every 0.2 s from this process: an upper bound, since
+    pages a fork still shares count in both; and the largest sum of their PSS, which counts
+    a shared page once, read from /proc/PID/smaps_rollup at the same moments."""
+    deadline, tree_kb, pss_kb, polls = time.monotonic() + timeout, 0, 0, 0
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage, tree_kb
+            return proc.returncode, usage, tree_kb, pss_kb
         if time.monotonic() > deadline:
             os.kill(proc.pid, signal.SIGKILL)
             _, _, usage = os.wait4(proc.pid, 0)
             proc.returncode = -9
-            return None, usage, tree_kb
+            return None, usage, tree_kb, pss_kb
         polls += 1
         if polls % 4 == 0:
-            tree_kb = max(tree_kb, sum(map(_rss_kb, _process_tree(proc.pid))))
+            tree = _process_tree(proc.pid)
+            tree_kb = max(tree_kb, sum(map(_rss_kb, tree)))
+            pss_kb = max(pss_kb, sum(map(_pss_kb, tree)))
         time.sleep(0.05)
 
 
@@ -227,7 +241,8 @@ def measure_load(db: str, folder: Path, exports: Path, args) -> dict:
               f"{result.pop('profile')}")
     shown = "timeout" if result.get("timeout") else f"{result['seconds']:.1f} s"
     print(f"#   {shown}, peak {result['peak_mb']:.0f} MB, all processes at once "
-          f"{result.get('tree_mb', 0):.0f} MB", file=sys.stderr, flush=True)
+          f"{result.get('tree_mb', 0):.0f} MB (PSS {result.get('pss_mb', 0):.0f} MB)",
+          file=sys.stderr, flush=True)
     return result
 
 
@@ -241,12 +256,13 @@ def load_row(size: int, fmt: str, db: str, runs: list[dict]) -> list:
     rows = runs[0].get("rows", 0)
     peak = max(r["peak_mb"] for r in runs)
     together = max(r.get("tree_mb", 0) for r in runs)
+    pss = max(r.get("pss_mb", 0) for r in runs)
     if not secs:
         return [c.size_label(size), fmt, db, "timeout", *["-"] * 6, f"{peak:.0f}",
-                f"{together:.0f}", "-", "-"]
+                f"{together:.0f}", f"{pss:.0f}", "-", "-"]
     return [c.size_label(size), fmt, db, len(secs), f"{rows:,}", c.sec(med), c.sec(p95),
             f"{size / med:,.0f}", f"{rows / med:,.0f}", f"{c.median([r['cpu'] for r in runs]):.1f}",
-            f"{peak:.0f}", f"{together:.0f}", f"{med * 1_000_000 / size:.0f}",
+            f"{peak:.0f}", f"{together:.0f}", f"{pss:.0f}", f"{med * 1_000_000 / size:.0f}",
             _verdict(size, fmt, med, max(peak, together))]
 
 
@@ -275,7 +291,8 @@ def xlsx_rows(size: int, exports: Path, runs: dict, args) -> list[list]:
 
 def print_results(loads: list[list], xlsx: list[list], args) -> None:
     c.table(["size", "format", "db", "n", "rows", "median s", "p95 s", "packages/s", "rows/s",
-             "cpu s", "peak MB (one process)", "peak MB (all at once)", "s per 1M (linear)",
+             "cpu s", "peak MB (one process)", "peak MB (all at once)",
+             "peak MB (all at once, PSS)", "s per 1M (linear)",
              "target 1M <60 s, <1 GB"], loads, "Load throughput (load_paths)")
     if xlsx:
         c.table(["size", "db", "load median s", "load p95 s", "read_export s",
@@ -292,6 +309,9 @@ def print_results(loads: list[list], xlsx: list[list], args) -> None:
     print("peak MB (all at once): the largest sum of the RSS of the loading process and its "
           "cleaning process, sampled every 0.2 s (an upper bound: pages they still share "
           "after the fork count twice); the target applies to it.")
+    print("peak MB (all at once, PSS): the largest sum of their proportional set sizes at the "
+          "same moments, which counts each shared page once: the memory the load takes from "
+          "the machine.")
     print("cpu s: user + system CPU time of the child process (imports included; the "
           "database server's own CPU is not), steadier than seconds on a busy machine.")
 

@@ -1,17 +1,22 @@
 """Bulk writes from pandas frames: COPY on PostgreSQL, executemany on SQLite.
 
 SQLAlchemy's per-row parameter processing costs more than the database's own work at a
-million rows, so the loader hands plain tuples to the driver. Values must already be in their
-stored form: money as whole sen, dates as ISO text or date objects.
+million rows, so the loader hands the rows to the driver itself. Values must already be in
+their stored form: money as whole sen, dates as ISO text or date objects.
 """
 
+import io
 import itertools
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Table
 
 CHUNK = 10_000
+# PostgreSQL's COPY reads CSV: each value that is not missing in quotes, so that an empty
+# text stays empty text and only an unquoted empty field is NULL.
+_CSV = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
 
 
 def python_values(series: pd.Series) -> list:
@@ -32,19 +37,31 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame, **constant
     quote = conn.dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
     raw = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(
+                f"COPY {quote(table.name)} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
+            for start in range(0, len(frame), CHUNK * 10):
+                copy.write(_csv(frame.iloc[start:start + CHUNK * 10], constants))
+        return len(frame)
+    marks = ", ".join("?" for _ in columns)
     for start in range(0, len(frame), CHUNK):
         part = frame.iloc[start:start + CHUNK]
         values = [python_values(part[c]) for c in frame.columns]
         values += [itertools.repeat(v, len(part)) for v in constants.values()]
-        rows = list(zip(*values, strict=True))
-        if conn.dialect.name == "postgresql":
-            with raw.cursor() as cur, cur.copy(
-                    f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" for _ in columns)
-            cur = raw.cursor()
-            cur.executemany(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", rows)
-            cur.close()
+        cur = raw.cursor()
+        cur.executemany(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})",
+                        list(zip(*values, strict=True)))
+        cur.close()
     return len(frame)
+
+
+def _csv(part: pd.DataFrame, constants: dict) -> bytes:
+    """PART's rows (and the CONSTANTS) as CSV, written by Arrow in C++: no Python value per
+    cell, which is what made COPY of a million rows slow."""
+    arrays = [pa.array(python_values(part[c])) if part[c].dtype == object
+              else pa.array(part[c], from_pandas=True) for c in part.columns]
+    arrays += [pa.array([v] * len(part)) for v in constants.values()]
+    data = pa.Table.from_arrays(arrays, names=[*part.columns, *constants])
+    out = io.BytesIO()
+    pacsv.write_csv(data, out, _CSV)
+    return out.getvalue()

@@ -227,17 +227,30 @@ def _hashable(value):
 def text_series(series: pd.Series) -> pd.Series:
     """clean_text over a column, vectorised (package names are mostly distinct)."""
     text = series.astype(STR)
-    has_markup = text.str.contains(r"[<&]", regex=True).fillna(False).astype(bool)
-    if has_markup.any():
-        text[has_markup] = text[has_markup].map(clean_text)
-    # Most cells have no run of spaces; a regex over those alone is cheaper.
-    spaced = text.str.contains(_ODD_SPACE, regex=True).fillna(False).astype(bool)
-    if spaced.any():
-        text[spaced] = text[spaced].str.replace(_SPACE, " ", regex=True)
+    # Most cells have neither markup nor a run of spaces: one regex over the column finds the
+    # few that do, and only those are looked at again.
+    odd = _contains(text, f"[<&]|{_ODD_SPACE}")
+    if odd.any():
+        text[odd] = _unusual_text(text[odd])
     text = text.str.strip()
     empty = text.isna() | text.str.lower().isin(EMPTY)
     # Stays an Arrow-backed column (missing = NaN): a third of the memory of Python strings.
     return text.mask(empty.fillna(True).astype(bool))
+
+
+def _contains(text: pd.Series, pattern: str) -> pd.Series:
+    return text.str.contains(pattern, regex=True).fillna(False).astype(bool)
+
+
+def _unusual_text(text: pd.Series) -> pd.Series:
+    """Cells with markup (cleaned one by one) or odd spaces (made single plain spaces)."""
+    markup = _contains(text, r"[<&]")
+    if markup.any():
+        text[markup] = text[markup].map(clean_text)
+    spaced = _contains(text, _ODD_SPACE)
+    if spaced.any():
+        text[spaced] = text[spaced].str.replace(_SPACE, " ", regex=True)
+    return text
 
 
 def code_series(series: pd.Series) -> pd.Series:

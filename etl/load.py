@@ -52,6 +52,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import clean, quality, regions, schema
 from .bulk import insert_frame
@@ -66,6 +67,8 @@ SOURCES = schema.sen_view(schema.package_sources)
 PACKAGES = schema.sen_view(schema.packages)
 CONTRACTS = schema.sen_view(schema.contracts)
 KEYS = schema.load_keys
+# The packages every file of a load changed, listed once under this id in load_keys.
+LOAD_WIDE = -1
 # Files of this many rows or more hand their memory back to the system once done with.
 RELEASE_ROWS = 50_000
 # Above this share of the stored packages, a merge rebuilds their indexes instead (SQLite).
@@ -425,7 +428,17 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
     if replaced is not None:  # those are written already
         new = new.where(~exists().where(s.kind == r.kind, s.code == r.code, s.dataset == dataset))
     conn.execute(insert(SOURCES).from_select([*rows.c.keys(), "load_id"], new))
+    _list_load_wide(conn, load_id)
     report(0.7)
+
+
+def _list_load_wide(conn: Connection, load_id: int) -> None:
+    """Add the packages file LOAD_ID changed to the load's one list (LOAD_WIDE), while the
+    loading process would otherwise wait for the next file."""
+    k = KEYS.c
+    upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(upsert(KEYS).from_select(["load_id", "kind", "code"], select(
+        literal(LOAD_WIDE), k.kind, k.code).where(k.load_id == load_id)).on_conflict_do_nothing())
 
 
 def _row_hashes(frame: pd.DataFrame) -> pd.Series:
@@ -571,20 +584,12 @@ def merged_select(load_id: int):
 
 
 def publish(conn: Connection, load_ids: list[int]) -> None:
-    """Merge, flag and count into the cubes, once, every package the loads LOAD_IDS listed
-    in load_keys (under the last of them), then empty the list."""
+    """Merge, flag and count into the cubes, once, every package the loads LOAD_IDS changed
+    (listed under LOAD_WIDE as they were written), as the last of them; then empty the list."""
     ids = [i for i in load_ids if i is not None]
     if not ids:
         return
-    last, k = max(ids), KEYS.c
-    if len(ids) > 1:
-        mine = KEYS.alias("mine")
-        listed = exists().where(mine.c.load_id == last, mine.c.kind == k.kind,
-                                mine.c.code == k.code)
-        conn.execute(insert(KEYS).from_select(["load_id", "kind", "code"], select(
-            literal(last), k.kind, k.code).where(k.load_id.in_(ids), k.load_id != last, ~listed)
-            .group_by(k.kind, k.code)))
-    rebuild_packages(conn, last)
+    rebuild_packages(conn, max(ids), listed=LOAD_WIDE)
     # The list holds this load's keys alone; emptied whole, SQLite truncates it in one step.
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"TRUNCATE {KEYS.name}")
@@ -592,25 +597,28 @@ def publish(conn: Connection, load_ids: list[int]) -> None:
         conn.execute(delete(KEYS))
 
 
-def rebuild_packages(conn: Connection, load_id: int) -> None:
-    """Re-merge, re-flag and replace the packages listed in load_keys for LOAD_ID, and bring
-    the savings cube up to date for the budget years and kinds they were and are in."""
-    years_before = _years_kinds(conn, load_id)
-    _replace_packages(conn, load_id)
-    refresh_cube(conn, years_before | _years_kinds(conn, load_id))
+def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) -> None:
+    """Re-merge, re-flag and replace, as updated by LOAD_ID, the packages listed in load_keys
+    under LISTED (by default LOAD_ID), and bring the savings cube up to date for the budget
+    years and kinds they were and are in."""
+    listed = load_id if listed is None else listed
+    years_before = _years_kinds(conn, listed)
+    _replace_packages(conn, load_id, listed)
+    refresh_cube(conn, years_before | _years_kinds(conn, listed))
 
 
-def _replace_packages(conn: Connection, load_id: int) -> None:
+def _replace_packages(conn: Connection, load_id: int, listed: int | None = None) -> None:
+    listed = load_id if listed is None else listed
     for table in (PACKAGES, schema.package_flags):
-        conn.execute(delete(table).where(_keyed(table, load_id)))
-    m = merged_select(load_id).subquery("merged")
+        conn.execute(delete(table).where(_keyed(table, listed)))
+    m = merged_select(listed).subquery("merged")
     # Each package is written with its verdict: setting it afterwards would write every
     # flagged row, and on PostgreSQL each of its index entries, a second time.
     rules = quality.stored_rules(m.c)
     merged = select(*m.c, quality.excluded(rules).label("excluded"),
                     quality.flag_names(rules).label("flags"),
                     literal(load_id).label("updated_load_id"))
-    with _indexes_rebuilt_if_bulk(conn, load_id):
+    with _indexes_rebuilt_if_bulk(conn, listed):
         conn.execute(insert(PACKAGES).from_select([c.name for c in merged.selected_columns],
                                                   merged))
         _flag(conn, load_id)

@@ -98,8 +98,6 @@ class Stage:
         conn.execute(CreateTable(LOAD_ROWS, if_not_exists=True))
         conn.exec_driver_sql(f"TRUNCATE {LOAD_ROWS.name}")
         insert_frame(conn, LOAD_ROWS, frame[NAMES])
-        # The planner's row count for the joins on it (a fresh table has no statistics).
-        conn.exec_driver_sql(f"ANALYZE {LOAD_ROWS.name}")
         return LOAD_ROWS
 
     def detach(self, conn: Connection) -> None:
