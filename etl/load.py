@@ -157,8 +157,12 @@ def prepare_to_file(path: Path, resolver, folder: str, target=None) -> Path:
     out = Path(folder) / f"{uuid.uuid4().hex}.pickle"
     prepared = prepare(path, resolver)
     if target and prepared.sources is not None and not prepared.sources.empty:
-        write_scratch(prepared.sources, target[0], target[2])
-        prepared.staged, prepared.sources = target[1:], None
+        try:
+            write_scratch(prepared.sources, target[0], target[2])
+            prepared.staged = target[1:]
+        except Exception as exc:  # a full disk, say; the driver's own errors do not pickle
+            prepared.error = f"{path}: tidak dapat ditulis ke berkas sementara ({exc})"
+        prepared.sources = None
     with open(out, "wb") as f:
         pickle.dump(prepared, f, protocol=pickle.HIGHEST_PROTOCOL)
     rows = prepared.rows_read

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+import etl.load
 from etl import schema
 from etl.load import LoadError, load_file, load_paths, refresh
 from hemat.cli import main as hemat
@@ -426,3 +427,31 @@ def test_a_load_of_many_files_keeps_every_good_one(engine, tmp_path):
     with engine.connect() as conn:
         sources = conn.execute(select(func.count()).select_from(schema.package_sources)).scalar()
     assert sources == 38
+
+
+class _DriverError(Exception):
+    """Like the ADBC driver's errors: it cannot be rebuilt from its pickle."""
+
+    def __init__(self, message, *, status_code):
+        super().__init__(message)
+
+
+def test_a_file_whose_rows_cannot_be_staged_fails_alone_and_says_why(tmp_path, monkeypatch):
+    # SQLite alone stages each file's rows in a scratch database (etl/stage.py).
+    from etl.db import engine_from_url
+
+    engine = engine_from_url(f"sqlite:///{tmp_path / 'hemat.db'}")
+    real = etl.load.write_scratch
+
+    def full_disk(frame, path, table):
+        if len(frame) == 3:
+            raise _DriverError("disk I/O error", status_code=10)
+        real(frame, path, table)
+
+    monkeypatch.setattr(etl.load, "write_scratch", full_disk)
+    bad = write_json(tmp_path / "tiga.json", RESULTS)
+    good = write_json(tmp_path / "satu.json", RESULTS[:1])
+    results = load_paths(engine, [bad, good])
+    assert "tiga.json" in results[0].error and "disk I/O error" in results[0].error
+    assert results[1].error is None
+    assert [p["code"] for p in packages(engine, ["code"])] == [str(RESULTS[0]["kd_tender"])]
