@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import (
     Connection,
     Engine,
@@ -319,7 +320,9 @@ def _source_rows(frame: pd.DataFrame, dataset: str, resolver) -> pd.DataFrame:
     rows = frame[["kind", "code", "snapshot", *FIELDS]].assign(dataset=dataset)
     if rows.empty:
         return rows
-    rows = rows.sort_values(["kind", "code"], kind="stable", ignore_index=True)
+    keys = pa.table({"kind": rows["kind"], "code": rows["code"]})
+    order = pc.sort_indices(keys, [("kind", "ascending"), ("code", "ascending")])  # stable
+    rows = rows.take(order.to_numpy()).reset_index(drop=True)
     rows["row_hash"] = _row_hashes(rows)
     return _compact(_with_region(rows, resolver))
 

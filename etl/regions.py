@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .clean import map_distinct
+from .clean import STR, map_distinct
 
 FRAME_COLUMNS = ("province_raw", "regency_raw", "location_raw", "klpd_name", "klpd_kind")
 OUTPUT_COLUMNS = ("province_code", "regency_code", "region_evidence", "region_note")
@@ -462,8 +463,9 @@ class Resolver:
         the buyer, then with the location's region part (`... - Bandung (Kab.) - Jawa Barat` →
         its last two pieces). The outcome is the one resolve() gives each row.
         """
-        inputs = df.reindex(columns=list(FRAME_COLUMNS)).astype(object)
-        inputs = inputs.where(inputs.notna(), None)
+        # Grouped as they come (Arrow strings factorise in C); each distinct tuple alone
+        # becomes Python values for resolve().
+        inputs = df.reindex(columns=list(FRAME_COLUMNS))
         # Explicit columns come first and, naming one regency, decide alone: most rows end here.
         out = self._resolve_distinct(inputs.assign(location_raw=None, klpd_name=None,
                                                    klpd_kind=None))
@@ -485,13 +487,14 @@ class Resolver:
         """Resolve each distinct input tuple once, then map the results back to the rows."""
         group = inputs.groupby(list(FRAME_COLUMNS), dropna=False, sort=False).ngroup()
         first = ~group.duplicated().to_numpy()
-        results = [self.resolve(*row) for row in inputs[first].itertuples(index=False, name=None)]
+        distinct = inputs[first].astype(object)
+        distinct = distinct.where(distinct.notna(), None)
+        results = [self.resolve(*row) for row in distinct.itertuples(index=False, name=None)]
         rows = [(r.province_code, r.regency_code, r.evidence, r.note) for r in results]
-        table = pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS), dtype=object)
-        table.index = group[first].to_numpy()
-        out = table.reindex(group.to_numpy())
+        table = pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS), dtype=object).astype(STR)
+        out = table.take(np.argsort(group[first].to_numpy())[group.to_numpy()])
         out.index = inputs.index
-        return out.astype(object).where(out.notna(), None)
+        return out
 
 
 def _location_key(text: str) -> str:

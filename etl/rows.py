@@ -137,10 +137,12 @@ def _dates(series: pd.Series) -> pd.Series:
     """ISO dates; cells that start with one (ISB's usual form) skip the general parser."""
     text = series.astype(clean.STR)
     iso = text.str.contains(_ISO_PREFIX, regex=True).fillna(False).astype(bool)
-    out = pd.Series(None, index=series.index, dtype=object)
+    out = pd.Series(pd.NA, index=series.index, dtype=clean.STR)
     if iso.any():
-        days = pd.to_datetime(text[iso].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-        out[iso] = days.dt.strftime("%Y-%m-%d").astype(object).where(days.notna(), None)
+        # An ISO prefix that is a real day is already the stored form: kept as it is.
+        day = text[iso].str.slice(0, 10)
+        valid = pd.to_datetime(day, format="%Y-%m-%d", errors="coerce").notna()
+        out[iso] = day.where(valid)
     rest = ~iso & series.notna()
     if rest.any():
         out[rest] = clean.map_distinct(series[rest], _iso_date)

@@ -321,6 +321,7 @@ def test_resolve_frame_maps_distinct_tuples_back(resolver):
         "klpd_kind": ["KEMENTERIAN", "KABUPATEN", None, None, "KEMENTERIAN"],
     }, index=[10, 11, 12, 13, 14])
     out = resolver.resolve_frame(df)
+    out = out.astype(object).where(out.notna(), None)  # missing as None, whatever the dtype
     assert list(out.index) == [10, 11, 12, 13, 14]
     assert list(out.columns) == ["province_code", "regency_code", "region_evidence",
                                  "region_note"]
