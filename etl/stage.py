@@ -1,12 +1,16 @@
 """Where a file's cleaned source rows wait until the loading transaction takes them.
 
 One process writes a whole load in one transaction, so it must take every file's rows
-itself. Handed to SQLite as Python values, a million rows cost that process 17 µs each, of
-which SQLite's own insert is 2 µs: the rest is making and binding the values. So on SQLite
-the preparing process writes them with ADBC, which binds Arrow columns in C (3-4 µs a row),
-into a scratch database file; the loader ATTACHes it and copies the rows with one
-INSERT ... SELECT. On PostgreSQL the loader copies the prepared frame into a temporary table
-(COPY, inside its transaction) and the same SQL reads them from there.
+itself. Handed to SQLite as Python values (executemany), 162k source rows of 44 columns cost
+that process 3.5 s, of which SQLite's own insert is a tenth: the rest is making and binding
+the values. So on SQLite the preparing process writes them with ADBC, which binds Arrow
+columns in C (0.6-0.7 s), into a scratch database file; the loader ATTACHes it and copies the
+rows with one INSERT ... SELECT (0.9 s). On PostgreSQL the loader copies the prepared frame
+into a temporary table (COPY of CSV that Arrow writes, inside its transaction) and the same
+SQL reads them from there.
+
+The scratch files, in the load's temporary folder, hold a copy of the cleaned rows until the
+load ends: about 1 GB of disk for a million packages (94 MB for 162k rows).
 
 SQLite attaches at most ten databases, and one read inside a transaction stays attached until
 the transaction ends. The files of a load therefore share at most BATCHES scratch files, and
