@@ -48,12 +48,12 @@ LOAD_ROWS = _rows_table("load_rows", prefixes=["TEMPORARY"])
 
 def write_scratch(frame: pd.DataFrame, path: str, table: str) -> None:
     """Write FRAME's source rows into TABLE of the scratch database PATH (in the preparing
-    process). The file lives only for the load: no journal, no syncing."""
+    process). The file lives only for the load: nothing is synced to disk. It keeps its
+    rollback journal, so that a write that fails leaves the other files' tables intact."""
     import adbc_driver_sqlite.dbapi as adbc  # only the preparing process needs it
 
     data = pa.Table.from_pandas(frame[NAMES], schema=ARROW_SCHEMA, preserve_index=False)
     with adbc.connect(path, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute("PRAGMA journal_mode=OFF")
         cur.execute("PRAGMA synchronous=OFF")
         cur.execute("BEGIN")
         cur.adbc_ingest(table, data, mode="create")
