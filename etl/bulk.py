@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Table
 
-CHUNK = 10_000
+CHUNK = 10_000  # rows per executemany (SQLite)
+COPY_ROWS = 100_000  # rows per block of CSV (PostgreSQL)
 # PostgreSQL's COPY reads CSV: each value that is not missing in quotes, so that an empty
 # text stays empty text and only an unquoted empty field is NULL.
 _CSV = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
@@ -40,8 +41,8 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame, **constant
     if conn.dialect.name == "postgresql":
         with raw.cursor() as cur, cur.copy(
                 f"COPY {quote(table.name)} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
-            for start in range(0, len(frame), CHUNK * 10):
-                copy.write(_csv(frame.iloc[start:start + CHUNK * 10], constants))
+            for start in range(0, len(frame), COPY_ROWS):
+                copy.write(_csv(frame.iloc[start:start + COPY_ROWS], constants))
         return len(frame)
     marks = ", ".join("?" for _ in columns)
     for start in range(0, len(frame), CHUNK):

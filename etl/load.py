@@ -614,8 +614,7 @@ def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) 
     refresh_cube(conn, years_before | _years_kinds(conn, listed))
 
 
-def _replace_packages(conn: Connection, load_id: int, listed: int | None = None) -> None:
-    listed = load_id if listed is None else listed
+def _replace_packages(conn: Connection, load_id: int, listed: int) -> None:
     for table in (PACKAGES, schema.package_flags):
         conn.execute(delete(table).where(_keyed(table, listed)))
     m = merged_select(listed).subquery("merged")
@@ -739,7 +738,7 @@ def refresh(engine: Engine) -> int:
         conn.execute(insert(KEYS).from_select(
             ["load_id", "kind", "code"],
             select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)))
-        _replace_packages(conn, 0)
+        _replace_packages(conn, 0, 0)
         refresh_all_cubes(conn)
         count = _count_keyed(conn, PACKAGES, 0)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
@@ -749,7 +748,7 @@ def refresh(engine: Engine) -> int:
 def _reresolve_sources(conn: Connection, resolver) -> None:
     cols = ["kind", "code", "dataset", *regions.FRAME_COLUMNS]
     s = SOURCES.c
-    frame = pd.DataFrame(conn.execute(select(*(s[c] for c in cols))).all(), columns=cols)
+    frame = _frame(conn, select(*(s[c] for c in cols)), cols)
     if frame.empty:
         return
     frame = _with_region(frame, resolver)
