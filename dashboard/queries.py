@@ -530,7 +530,7 @@ def satker_summary(engine: Engine, f: Filters = Filters(), basis: str = "pagu",
     for row in rows:
         s = _row("satker", {**row, "satker": row["satker_code"]}, {})
         s.name, klpd = names.get(row["satker_code"], (None, None))
-        s.name = s.name or row["satker_code"] or s.group
+        s.name = s.name or row["satker_code"]  # None without a code: the table says unknown
         s.extra = {"klpd": klpd}
         out.append(s)
     return out

@@ -192,6 +192,21 @@ def test_province_drill_down_queries(known):
     assert satkers[0].extra["klpd"] == "Pemda"
 
 
+def test_packages_without_a_work_unit_are_named_as_unknown(engine):
+    from etl.load import refresh_cube
+
+    row = _pkg("tender", "T9", 2024, "32", "32.04", "Tender", "Pengadaan Barang", "APBD",
+               "100000000", "90000000", "80000000", satker_code=None, satker_name=None)
+    with engine.begin() as conn:
+        conn.execute(insert(schema.packages), [row])
+        refresh_cube(conn, {(2024, "tender")})
+    [unit] = q.satker_summary(engine)
+    assert unit.group == "unresolved" and unit.name is None
+    table = build_slot(engine, "table", "satker", ViewState(view="province", code="32"),
+                       {"period": "2024", "place": "Jawa Barat"})
+    assert "Tidak diketahui" in text_of(table) and "unresolved" not in text_of(table)
+
+
 def test_packages_page_sorts_pages_and_counts(known):
     rows, count = q.packages_page(known, q.Filters(), limit=3)
     assert count == 7
