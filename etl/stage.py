@@ -14,7 +14,10 @@ load ends: about 1 GB of disk for a million packages (94 MB for 162k rows).
 
 SQLite attaches at most ten databases, and one read inside a transaction stays attached until
 the transaction ends. The files of a load therefore share at most BATCHES scratch files, and
-the loader attaches each once all the files written into it are prepared.
+the loader attaches each once all the files written into it are prepared. The files that the
+loader prepares itself, while it would otherwise wait, share one more scratch file: they are
+the last files of the load (see load._prepare_while_waiting), so that file is complete when
+the loader reaches the first of them.
 """
 
 import math
@@ -67,26 +70,47 @@ class Stage:
         self.sqlite = dialect == "sqlite"
         self.folder = Path(folder)
         self.files = files
-        self.per_batch = max(1, math.ceil(files / BATCHES))
+        per_batch = max(1, math.ceil(files / BATCHES))
+        self.batch = [i // per_batch for i in range(files)]
         self.attached: list[str] = []
+        self.own: set[int] = set()  # the files the loader prepares itself
 
     def target(self, i: int) -> tuple[str, str, str] | None:
         """Where the preparing process writes file I's rows: (scratch file, its name when
         attached, table); None on PostgreSQL, where they come in the prepared frame."""
         if not self.sqlite:
             return None
-        batch = i // self.per_batch
+        batch = self.batch[i]
         return str(self.folder / f"stage-{batch}.db"), f"stage_{batch}", f"f{i}"
+
+    def own_target(self, i: int) -> tuple[str, str, str] | None:
+        """Where the loader writes the rows of file I when it prepares that file itself;
+        None on PostgreSQL."""
+        self.own.add(i)
+        return (str(self.folder / "own.db"), "own", f"f{i}") if self.sqlite else None
+
+    def _starts_batch(self, i: int) -> bool:
+        return i == 0 or self.batch[i - 1] != self.batch[i]
+
+    def needed(self, i: int) -> range:
+        """The files whose preparing wait() waits for before the loader reads file I."""
+        if not self.sqlite or not self._starts_batch(i):
+            return range(i, i + 1)
+        return range(i, i + self.batch.count(self.batch[i]))
 
     def wait(self, conn: Connection, i: int, futures: list[Future]) -> None:
         """Before the loader reads file I: on SQLite, at the first file of a batch, wait
         until every file of the batch is prepared and attach their scratch file."""
-        if not self.sqlite or i % self.per_batch:
+        if self.sqlite and i in self.own and "own" not in self.attached:
+            self._attach(conn, str(self.folder / "own.db"), "own")
+        if not self.sqlite or not self._starts_batch(i):
             return
-        for future in futures[i:i + self.per_batch]:
-            future.result()
-        path, alias, _ = self.target(i)
-        if Path(path).exists():  # no file of the batch had rows to stage
+        for k in self.needed(i):
+            futures[k].result()
+        self._attach(conn, *self.target(i)[:2])
+
+    def _attach(self, conn: Connection, path: str, alias: str) -> None:
+        if Path(path).exists():  # not when none of the batch's files had rows to stage
             conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (path,))
             self.attached.append(alias)
 

@@ -3,6 +3,8 @@
 import copy
 import itertools
 import json
+import os
+import time
 from decimal import Decimal
 
 import pytest
@@ -427,6 +429,45 @@ def test_a_load_of_many_files_keeps_every_good_one(engine, tmp_path):
     with engine.connect() as conn:
         sources = conn.execute(select(func.count()).select_from(schema.package_sources)).scalar()
     assert sources == 38
+
+
+_PREPARE = etl.load.prepare_to_file
+_WHO = {}
+
+
+def _held_up(path, *args):
+    """prepare_to_file, held up in the preparing process, noting which process ran it."""
+    loader = os.getpid() == _WHO["loader"]
+    if not loader:
+        time.sleep(0.5)
+    with open(_WHO["log"], "a") as f:
+        f.write(f"{'loader' if loader else 'worker'} {path.name}\n")
+    return _PREPARE(path, *args)
+
+
+def test_the_loader_prepares_the_last_files_while_it_would_wait(engine, tmp_path, monkeypatch):
+    # The preparing process is held up, so that the loader takes files from the end of the
+    # load (etl.load._prepare_while_waiting): every file is prepared once, by one of the two.
+    log = tmp_path / "prepared-by.txt"
+    monkeypatch.setitem(_WHO, "loader", os.getpid())
+    monkeypatch.setitem(_WHO, "log", log)
+    monkeypatch.setattr(etl.load, "prepare_to_file", _held_up)
+    files, total = [], Decimal(0)
+    for i in range(11):
+        rows = [dict(r, kd_tender=r["kd_tender"] + i, pagu=r["pagu"] + i) for r in RESULTS[:2]]
+        files.append(write_csv(tmp_path / f"hasil-{i:02}.csv", rows))
+        total += sum(Decimal(r["pagu"]) for r in rows)
+    files.append(tmp_path / "rusak.json")
+    files[-1].write_text("bukan JSON")
+    results = load_paths(engine, files)
+    who = dict(reversed(line.split()) for line in log.read_text().splitlines())
+    assert sorted(who) == sorted(f.name for f in files)  # each file prepared once
+    by_loader = [f.name for f in files if who[f.name] == "loader"]
+    assert by_loader and by_loader == [f.name for f in files[-len(by_loader):]]
+    assert [r.error is not None for r in results] == [False] * 11 + [True]
+    assert "rusak.json" in results[-1].error
+    stored = packages(engine, ["code", "pagu"])
+    assert len(stored) == 22 and sum(p["pagu"] for p in stored) == total
 
 
 class _DriverError(Exception):
