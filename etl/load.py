@@ -58,7 +58,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from . import clean, quality, regions, schema
 from .bulk import insert_frame
 from .read import SUFFIXES, ReadError, read_export
-from .rows import FIELDS, clean_table
+from .rows import FIELDS, clean_table, filtered
 from .stage import Stage, write_scratch
 
 DATASET_PRIORITY = ("result", "announcement", "contract")
@@ -341,22 +341,30 @@ def prepare(path: Path, resolver) -> Prepared:
     release_memory(out.rows_read)  # the raw cells, before the source rows are made
     if dataset == "contract" and not frame.empty:
         out.contracts = _contract_rows(frame)
-        # The package's source is its latest contract version.
-        frame = (frame.assign(_v=pd.to_numeric(frame["version"], errors="coerce"))
-                 .sort_values("_v", kind="stable").drop_duplicates(["kind", "code"], keep="last"))
+        # The package's source is its latest contract version (the rows kept in place: their
+        # order is the key's from here on).
+        versions = frame[["kind", "code"]].assign(
+            v=pd.to_numeric(frame["version"], errors="coerce"))
+        latest = versions.sort_values("v", kind="stable").drop_duplicates(
+            ["kind", "code"], keep="last").index
+        frame = filtered(frame, frame.index.isin(latest))
     out.sources = _source_rows(frame, dataset, resolver)
     return out
 
 
 def _source_rows(frame: pd.DataFrame, dataset: str, resolver) -> pd.DataFrame:
     """The file's source rows in key order: written so, they extend the tables' key indexes
-    in one ordered pass instead of a million scattered inserts."""
-    rows = frame[["kind", "code", "snapshot", *FIELDS]].assign(dataset=dataset)
-    if rows.empty:
-        return rows
-    keys = pa.table({"kind": rows["kind"], "code": rows["code"]})
-    order = pc.sort_indices(keys, [("kind", "ascending"), ("code", "ascending")])  # stable
-    rows = rows.take(order.to_numpy()).reset_index(drop=True)
+    in one ordered pass instead of a million scattered inserts. FRAME's columns are taken
+    out of it one at a time as their sorted copies are made."""
+    columns = ["kind", "code", "snapshot", *FIELDS]
+    if frame.empty:
+        return frame[columns].assign(dataset=dataset)
+    keys = pa.table({"kind": frame["kind"], "code": frame["code"]})
+    order = pc.sort_indices(keys, [("kind", "ascending"), ("code", "ascending")]).to_numpy()
+    rows = pd.DataFrame(index=pd.RangeIndex(len(order)))
+    for col in columns:  # stable
+        rows[col] = frame.pop(col).array.take(order)
+    rows["dataset"] = dataset
     rows["row_hash"] = _row_hashes(rows)
     return _compact(_with_region(rows, resolver))
 

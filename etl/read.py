@@ -224,8 +224,8 @@ def _decode(raw: bytes, path: Path, partial: bool = False) -> str:
 
 
 def _read_csv(path: Path) -> RawTable:
-    raw = path.read_bytes()
-    text = _decode(raw[:65536 * 4], path, partial=True)
+    with open(path, "rb") as f:
+        text = _decode(f.read(65536 * 4), path, partial=True)
     if not text.strip():
         raise ReadError(f"{path}: berkas hanya berisi baris kosong")
     sample = text[:65536]
@@ -238,31 +238,30 @@ def _read_csv(path: Path) -> RawTable:
     options = dict(sep=delimiter, skiprows=_physical_lines(sample, delimiter, i), dtype=str,
                    keep_default_na=False, na_values=["", "null", "NULL"])
     try:
-        frame = _parse_csv(raw, path, options)
+        frame = _parse_csv(path, options)
     except (pd.errors.ParserError, ValueError) as exc:
         raise ReadError(f"{path}: CSV rusak ({exc})") from exc
     return RawTable(frame, layout, i + 1)
 
 
-def _parse_csv(raw: bytes, path: Path, options: dict) -> pd.DataFrame:
-    """UTF-8 through pyarrow's multi-threaded reader; anything else through pandas' own."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if not _is_utf8(raw):
-        return pd.read_csv(io.StringIO(_decode(raw, path)), **options)
+def _parse_csv(path: Path, options: dict) -> pd.DataFrame:
+    """UTF-8 through pyarrow's multi-threaded reader, which reads the file itself (and skips
+    a byte-order mark) instead of holding a copy of it; anything else through pandas' own."""
+    if not _is_utf8(path):
+        return pd.read_csv(io.StringIO(_decode(path.read_bytes(), path)), **options)
     try:
-        return pd.read_csv(io.BytesIO(raw), engine="pyarrow", **options)
+        return pd.read_csv(path, engine="pyarrow", **options)
     except Exception:  # pyarrow refuses some ragged files that pandas' parser reads
-        return pd.read_csv(io.BytesIO(raw), encoding="utf-8", **options)
+        return pd.read_csv(path, encoding="utf-8-sig", **options)
 
 
-def _is_utf8(raw: bytes, block: int = 1 << 20) -> bool:
-    """Whether RAW is valid UTF-8, checked a block at a time (decoding a whole file at once
-    would hold a second copy of it)."""
+def _is_utf8(path: Path, block: int = 1 << 20) -> bool:
+    """Whether the file at PATH is valid UTF-8, read a block at a time."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        for start in range(0, len(raw), block):
-            decoder.decode(raw[start:start + block])
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(block), b""):
+                decoder.decode(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False

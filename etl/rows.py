@@ -5,6 +5,7 @@ Dates come out as ISO text and money as whole sen (Int64), the forms the databas
 """
 
 import json
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ MONEY_FIELDS = (*schema.MONEY_FIELDS, "contract_value")
 # In RE2's terms (see clean.WHITESPACE): "total" or "jumlah" as the first word.
 _TOTAL_ROW = (r"^[ \t]*(?:grand[ \t]*total|sub[ \t]*total|total|jumlah)"
               r"(?:[^0-9A-Za-z_]|\Z)")
+# Only these fields' cells can make a row unusable (or two rows one package): cleaned first,
+# they tell which rows' raw cells a reject may show, so that the other raw columns can go.
+DECIDING = (*MONEY_FIELDS, "year", "code", "version", "kind")
 # Columns are cleaned this many rows at a time: the intermediate copies of a slice are freed
 # before the next, so a file of a million rows needs little more memory than its result.
 SLICE_ROWS = 50_000
@@ -33,8 +37,12 @@ class Cleaned:
 
 
 def clean_table(raw: RawTable) -> Cleaned:
-    """Raw cells → one cleaned row per package (or contract version), plus rejected rows."""
-    layout, frame = raw.layout, raw.frame
+    """Raw cells → one cleaned row per package (or contract version), plus rejected rows.
+
+    Takes RAW's cells (raw.frame is left empty) and lets each raw column go once it is
+    cleaned, but for the few rows a reject may have to show: a large file's raw and cleaned
+    cells are never held whole at once."""
+    layout, frame, raw.frame = raw.layout, raw.frame, raw.frame.iloc[:, :0]
     columns = {normalise_header(c): c for c in frame.columns}
     sources = {f: layout.column_for(f, set(columns)) for f in layout.fields}
     sources = {f: columns[c] for f, c in sources.items() if c}
@@ -42,16 +50,28 @@ def clean_table(raw: RawTable) -> Cleaned:
     row_numbers = pd.Series(np.arange(first, first + len(frame)), index=frame.index)
     used = frame[list(dict.fromkeys(sources.values()))]
     keep = ~_blank_or_total(used, frame, sources.get("code"))
+    del frame
     skipped = int((~keep).sum())
     if not keep.all():
         used, row_numbers = used[keep], row_numbers[keep]
+    cells = {c: used.pop(c) for c in list(used.columns)}
     problems: dict = {}
     lost: dict = {}
-    out = pd.DataFrame(index=used.index)
-    for name, col in sources.items():
-        parts = [_clean_column(name, used[col].iloc[start:start + SLICE_ROWS], col, problems,
-                               lost) for start in range(0, max(len(used), 1), SLICE_ROWS)]
+    out = pd.DataFrame(index=row_numbers.index)
+    uses = Counter(sources.values())
+    kept = None  # the rows whose raw cells are kept, known once the deciding fields are clean
+    for name in sorted(sources, key=lambda f: f not in DECIDING):
+        if kept is None and name not in DECIDING:
+            kept = _may_be_rejected(out, layout, problems)
+            cells.update({c: v.loc[kept] for c, v in cells.items() if not uses[c]})
+        col = sources[name]
+        parts = [_clean_column(name, cells[col].iloc[start:start + SLICE_ROWS], col, problems,
+                               lost) for start in range(0, max(len(out), 1), SLICE_ROWS)]
         out[name] = parts[0] if len(parts) == 1 else pd.concat(parts)
+        uses[col] -= 1
+        if kept is not None and not uses[col]:
+            cells[col] = cells[col].loc[kept]
+    out, used = out[list(sources)], pd.DataFrame(cells)  # in the layout's order again
     if lost:
         out["precision_lost"] = pd.Series({i: " ".join(cols) for i, cols in lost.items()},
                                           dtype=object).reindex(out.index)
@@ -65,11 +85,21 @@ def clean_table(raw: RawTable) -> Cleaned:
     ]
     drop, dup_rejects, dup_skipped = _duplicates(out, bad, layout, used, row_numbers)
     keep = ~bad & ~out.index.isin(drop)
-    good = out if keep.all() else _filtered(out, keep)
+    good = out if keep.all() else filtered(out, keep)
     return Cleaned(good.reset_index(drop=True), rejects + dup_rejects, skipped + dup_skipped)
 
 
-def _filtered(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+def _may_be_rejected(out: pd.DataFrame, layout, problems: dict) -> pd.Index:
+    """The rows that a reject may show, once the DECIDING fields are cleaned: a bad cell, no
+    code, no valid kind (the analysts' template), or a code stated more than once."""
+    code = _column(out, "code")
+    maybe = code.isna() | code.duplicated(keep=False) | out.index.isin(list(problems))
+    if layout.kind is None:
+        maybe |= _kinds(out).isna()
+    return out.index[maybe.to_numpy(dtype=bool)]
+
+
+def filtered(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     """FRAME's rows where KEEP, made a column at a time and emptying FRAME: each old column
     is freed as its copy is made, where frame[keep] would hold two copies of everything."""
     out = pd.DataFrame(index=frame.index[keep])
@@ -182,11 +212,15 @@ def _require(out: pd.DataFrame, layout, problems: dict) -> None:
     missing = out["code"].isna()
     _note(problems, out.index[missing], "kode paket kosong")
     if layout.kind is None:
-        kinds = _column(out, "kind").map(
-            lambda v: KIND_WORDS.get(str(v).strip().lower()) if v is not None else None)
+        kinds = _kinds(out)
         _note(problems, out.index[kinds.isna()],
               "kolom Jenis harus 'Tender' atau 'Non Tender'")
         out["kind"] = kinds
+
+
+def _kinds(out: pd.DataFrame) -> pd.Series:
+    return _column(out, "kind").map(
+        lambda v: KIND_WORDS.get(str(v).strip().lower()) if isinstance(v, str) else None)
 
 
 def _finish(out: pd.DataFrame, layout) -> pd.DataFrame:
