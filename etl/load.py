@@ -754,10 +754,12 @@ def _refresh_flag_cube(conn: Connection, years_kinds: set[tuple]) -> None:
 
 
 def _in_pairs(c, years_kinds: set[tuple], scan: bool = False):
-    """Rows of these (year, kind) pairs. With SCAN, written so that no index is used: the
-    pairs cover large slices, which a plain read of the table serves better."""
-    year = c.year + 0 if scan else c.year
-    return or_(*(and_(year.is_(None) if y is None else year == y, c.kind == k)
+    """Rows of these (year, kind) pairs. With SCAN, written so that no index serves the
+    condition: the pairs cover large slices, and SQLite then reads the one package index
+    that holds every column of the finest cube, already in its GROUP BY's order (1.4 s at a
+    million packages, against 5.1 s through the rows of each kind and a sort)."""
+    year, kind = (c.year + 0, c.kind + "") if scan else (c.year, c.kind)
+    return or_(*(and_(year.is_(None) if y is None else year == y, kind == k)
                  for y, k in sorted(years_kinds, key=lambda p: (p[0] is None, p))))
 
 
