@@ -5,6 +5,7 @@ import itertools
 import json
 import os
 import time
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -351,8 +352,8 @@ def test_readers_see_the_last_committed_state_while_a_load_runs(db_url, tmp_path
     midway, release = threading.Event(), threading.Event()
     real_refresh = etl.load.refresh_cube
 
-    def paused_refresh(conn, years_kinds):
-        real_refresh(conn, years_kinds)
+    def paused_refresh(conn, years_kinds, *packages):
+        real_refresh(conn, years_kinds, *packages)
         midway.set()  # packages and cube are written, the transaction is still open
         assert release.wait(30)
 
@@ -372,6 +373,107 @@ def test_readers_see_the_last_committed_state_while_a_load_runs(db_url, tmp_path
     assert after.kontrak == Decimal("2191656444.15")
     writer.dispose()
     reader.dispose()
+
+
+POSTGRESQL_ONLY = pytest.mark.parametrize(
+    "db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+
+
+def _wait_for_a_lock_waiter(engine) -> None:
+    with engine.connect() as conn:
+        for _ in range(400):
+            if conn.exec_driver_sql("SELECT count(*) FROM pg_stat_activity WHERE "
+                                    "wait_event_type = 'Lock'").scalar():
+                return
+            time.sleep(0.05)
+    raise AssertionError("no reader waited for the load")
+
+
+@POSTGRESQL_ONLY
+def test_a_reader_waiting_on_the_new_packages_table_reads_it(db_url, tmp_path, monkeypatch):
+    """PostgreSQL: a merge of many packages fills a new table and swaps it in as the load's
+    last step; a reader that comes meanwhile waits for the commit, then reads the new one."""
+    import threading
+
+    from dashboard.queries import total
+    from etl.db import engine_from_url
+
+    writer = engine_from_url(db_url)
+    reader = engine_from_url(db_url, read_only=True)
+    load_paths(writer, [write_json(tmp_path / "a.json", RESULTS[:1])])
+    swapped, release, seen = threading.Event(), threading.Event(), {}
+    real_swap = etl.load._swap_in
+
+    def paused_swap(conn, shadow):
+        real_swap(conn, shadow)
+        swapped.set()  # the new table is in place, the transaction is still open
+        assert release.wait(30)
+
+    def read():
+        try:
+            seen["total"] = total(reader, from_packages=True)
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            seen["error"] = exc
+
+    monkeypatch.setattr(etl.load, "_swap_in", paused_swap)
+    loader = threading.Thread(target=load_paths,
+                              args=(writer, [write_json(tmp_path / "b.json", RESULTS)]))
+    loader.start()
+    try:
+        assert swapped.wait(30)
+        reading = threading.Thread(target=read)
+        reading.start()
+        _wait_for_a_lock_waiter(writer)
+    finally:
+        release.set()
+        loader.join(30)
+    reading.join(30)
+    assert "error" not in seen, seen
+    assert (seen["total"].packages, seen["total"].kontrak) == (3, Decimal("2191656444.15"))
+    writer.dispose()
+    reader.dispose()
+
+
+@POSTGRESQL_ONLY
+def test_the_new_packages_table_keeps_grants_and_index_names(engine, tmp_path):
+    from sqlalchemy import inspect
+
+    def oid():
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT 'packages'::regclass::oid").scalar()
+
+    def indexes():
+        found = inspect(engine)
+        return (found.get_pk_constraint("packages")["name"],
+                sorted(i["name"] for i in found.get_indexes("packages")))
+
+    role = f"hemat_baca_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role}")
+        conn.exec_driver_sql(f"GRANT SELECT ON packages TO {role}")
+    before, old = indexes(), oid()
+    try:
+        load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])
+        assert oid() != old  # a new table, swapped in
+        assert indexes() == before
+        with engine.connect() as conn:
+            allowed = conn.exec_driver_sql(
+                f"SELECT has_table_privilege('{role}', 'packages', 'SELECT'), "
+                f"has_table_privilege('{role}', 'packages', 'INSERT')").one()
+        assert tuple(allowed) == (True, False)
+        # A user's own view on packages would stop the drop: the merge then writes in place.
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE VIEW jumlah_paket AS SELECT count(*) AS n FROM packages")
+        old = oid()
+        more = [dict(r, kd_tender=r["kd_tender"] + 100) for r in RESULTS]
+        load_paths(engine, [write_json(tmp_path / "b.json", more)])
+        assert oid() == old and indexes() == before
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT n FROM jumlah_paket").scalar() == 6
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
 
 
 def test_cubes_added_by_a_newer_hemat_are_filled_in_an_older_database(engine, tmp_path):
