@@ -61,6 +61,11 @@ def _sqlite_engine(url: str, read_only: bool) -> Engine:
         cur = dbapi_conn.cursor()
         # WAL lets the dashboard read while a load writes; readers see the last commit.
         if not read_only:
+            # A new database gets 16 KB pages (set before WAL, which fixes the size). A
+            # national load writes each page twice (the WAL, then the checkpoint), and four
+            # times fewer, larger pages take 57 s where 4 KB pages took 70 (a million CSV
+            # packages); readers' slowest callbacks got faster too. Existing files keep theirs.
+            cur.execute("PRAGMA page_size=16384")
             cur.execute("PRAGMA journal_mode=WAL")
             # In WAL mode NORMAL still never corrupts; a power cut may lose the last commit.
             cur.execute("PRAGMA synchronous=NORMAL")

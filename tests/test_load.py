@@ -65,6 +65,17 @@ def test_isb_results_load_exactly(engine, tmp_path):
     assert nunukan["kontrak"] is None
 
 
+def test_a_new_sqlite_database_has_large_pages_and_a_write_ahead_log(tmp_path):
+    from etl.db import engine_from_url
+
+    engine = engine_from_url(f"sqlite:///{tmp_path / 'baru.db'}")
+    load_paths(engine, [write_json(tmp_path / "res.json", RESULTS)])
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16384
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
+
+
 def test_same_packages_in_three_layouts_load_to_identical_rows(engine, tmp_path):
     files = [
         write_json(tmp_path / "isb.json", RESULTS),
