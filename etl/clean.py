@@ -275,30 +275,65 @@ _RUPIAH = r"(?:Rp\.? ?)?([0-9]{1,3}(?:\.[0-9]{3}){0,4})(?:,([0-9]{1,2}))?"
 def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """parse_money over a column → (sen as Int64, precision_lost, error text or None).
 
-    Plain numbers (what JSON, XLSX and ISB CSVs hold) and Indonesian-formatted rupiah take
-    vectorised paths; other text goes through parse_money one cell at a time.
+    Numbers (what JSON and XLSX hold), plain numbers in text (ISB CSVs) and Indonesian-
+    formatted rupiah take vectorised paths; other text goes through parse_money one cell at
+    a time.
     """
     index = series.index
     sen = pd.Series(pd.NA, index=index, dtype="Int64")
     lost = pd.Series(False, index=index)
     error = pd.Series(None, index=index, dtype=object)
+    if series.dtype.kind in "if":
+        # The rest are numbers too (more decimals, too large, not finite): read as text,
+        # 1.005 would look like Indonesian thousands.
+        rest = ~_number_sen(series, sen) & series.notna()
+    else:
+        rest = _text_sen(series, sen)
+    _each_sen(series[rest], sen, lost, error)
+    return sen, lost, error
+
+
+def _number_sen(series: pd.Series, sen: pd.Series) -> np.ndarray:
+    """Set SEN where a number column holds whole sen (at most two decimals, under 10^13
+    rupiah, as the plain text path takes them); returns where it did."""
+    values = series.to_numpy()
+    if series.dtype.kind == "i":
+        done = np.abs(values) < 10**13
+        cents = values * 100
+    else:
+        with np.errstate(invalid="ignore", over="ignore"):
+            cents = np.rint(values * 100)
+            # Exactly what a number of at most two decimals reads back as.
+            done = np.isfinite(values) & (np.abs(values) < 1e13) & (cents / 100 == values)
+    if done.any():
+        sen[done] = cents[done].astype(np.int64)
+    return done
+
+
+def _text_sen(series: pd.Series, sen: pd.Series) -> pd.Series:
+    """Set SEN where a cell is a plain number or Indonesian rupiah in text; returns where
+    the cell is neither (nor empty)."""
     if pd.api.types.is_bool_dtype(series):
         series = series.astype(object)
     text = series.astype(STR).str.strip()
     plain = text.str.fullmatch(_PLAIN).fillna(False).astype(bool)
     if plain.any():
         values = text[plain].astype("float64").to_numpy()  # Arrow's parser, in C++
-        sen[plain] = np.rint(values * 100).astype(np.int64)
+        sen[plain.index[plain]] = np.rint(values * 100).astype(np.int64)
     rupiah = ~plain & text.str.fullmatch(_RUPIAH).fillna(False).astype(bool)
     if rupiah.any():
         # Whole sen from the digits themselves: exact at any size, no float in between.
         parts = text[rupiah].str.extract(f"^{_RUPIAH}$")
         digits = parts[0].str.replace(".", "", regex=False) + parts[1].fillna("").str.pad(
             2, side="right", fillchar="0")
-        sen[rupiah] = digits.astype("int64").to_numpy()
-    rest = ~plain & ~rupiah & series.notna()
+        sen[rupiah.index[rupiah]] = digits.astype("int64").to_numpy()
+    return ~plain & ~rupiah & series.notna()
+
+
+def _each_sen(series: pd.Series, sen: pd.Series, lost: pd.Series, error: pd.Series) -> None:
+    """parse_money cell by cell, into SEN, LOST and ERROR."""
     done, values, imprecise = [], [], []
-    for i, value in series[rest].items():
+    for i, value in series.items():
         try:
             value_sen, value_lost = parse_money(value)
         except BadValue as exc:
@@ -310,4 +345,3 @@ def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     if done:  # one assignment: setting cells one by one costs more than parsing them
         sen[done] = pd.array(values, dtype="Int64")
         lost[done] = imprecise
-    return sen, lost, error

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -50,6 +51,27 @@ def test_money_series_mixes_fast_and_slow_paths():
     assert error.iloc[3] and "garbage" in error.iloc[3]
     assert lost.tolist() == [False, False, False, False, True, False]
     assert sen.iloc[5] == 1_001_846_700_000
+
+
+def test_money_series_takes_numbers_as_parse_money_does():
+    # JSON and XLSX give numbers: a vectorised path for those with whole sen, parse_money
+    # for the rest (more decimals, too large for a float's exact cents, not finite).
+    floats = [1399818654.61, 1.005, 0.1, -2500.5, 1e13, 9_999_999_999_999.99, 123.456,
+              float("nan"), float("inf"), 2.675, 1e-3, 5e15]
+    ints = [0, 1, -7, 10018467000, 10**13, 99_999_999_999_999]
+    rng = np.random.default_rng(5)
+    floats += list(np.round(rng.uniform(0, 1e12, 2000), 2)) + list(rng.uniform(0, 1e6, 500))
+    for cells in (pd.Series(floats, dtype="float64"), pd.Series(ints, dtype="int64")):
+        sen, lost, error = money_series(cells)
+        for i, cell in enumerate(cells):
+            try:
+                expected, expected_error = parse_money(cell)[0], None
+            except BadValue as exc:
+                expected, expected_error = None, str(exc)
+            got = None if pd.isna(sen.iloc[i]) else int(sen.iloc[i])
+            assert got == expected, cell
+            assert (None if pd.isna(error.iloc[i]) else error.iloc[i]) == expected_error, cell
+            assert not lost.iloc[i]
 
 
 def test_national_sums_stay_exact():
