@@ -58,6 +58,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
 from . import clean, quality, regions, schema
 from .bulk import insert_frame
@@ -84,6 +85,8 @@ BULK_SHARE = 0.25
 # PostgreSQL: the table that replaces packages after such a merge, and its indexes' suffix.
 NEXT = "_next"
 SHADOW = schema.packages.name + NEXT
+# How long the swap waits for readers still holding the old table before copying instead.
+SWAP_WAIT_MS = 10_000
 
 
 class LoadError(Exception):
@@ -662,7 +665,7 @@ def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) 
     target = _replace_packages(conn, load_id, listed)
     refresh_cube(conn, years_before | _years_kinds(conn, listed, target), target)
     if target is not PACKAGES:
-        _swap_in(conn, target)
+        _swap_in(conn, target, listed)
 
 
 def _replace_packages(conn: Connection, load_id: int, listed: int) -> Table:
@@ -769,9 +772,12 @@ def _index_shadow(conn: Connection) -> None:
                                  f"PRIMARY KEY USING INDEX {name}{NEXT}")
 
 
-def _swap_in(conn: Connection, shadow: Table) -> None:
+def _swap_in(conn: Connection, shadow: Table, listed: int) -> None:
     """Put the new packages table in place, with the old one's grants and index names.
-    Readers wait for this transaction's end from here on (moments), then read the new."""
+    Readers wait for this transaction's end from here on (moments), then read the new one.
+    A session that holds packages open in a long transaction (a notebook, say) would keep
+    the swap, and every reader queued behind it, waiting: after SWAP_WAIT_MS the listed
+    packages are copied into the old table instead."""
     grants = conn.exec_driver_sql(f"""
         SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC'
                                       ELSE quote_ident(pg_get_userbyid(a.grantee)) END
@@ -780,11 +786,25 @@ def _swap_in(conn: Connection, shadow: Table) -> None:
     for privilege, grantee in grants:
         conn.exec_driver_sql(f"GRANT {privilege} ON {shadow.name} TO {grantee}")
     indexes = _packages_indexes(conn)
-    conn.exec_driver_sql(f"DROP TABLE {PACKAGES.name}")
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {SWAP_WAIT_MS}")
+            conn.exec_driver_sql(f"DROP TABLE {PACKAGES.name}")
+    except OperationalError:
+        _copy_back(conn, shadow, listed)
+        return
     conn.exec_driver_sql(f"ALTER TABLE {shadow.name} RENAME TO {PACKAGES.name}")
     for name, _, primary in indexes:  # renaming the key's constraint renames its index
         conn.exec_driver_sql(f"ALTER TABLE {PACKAGES.name} RENAME CONSTRAINT {name}{NEXT} TO "
                              f"{name}" if primary else f"ALTER INDEX {name}{NEXT} RENAME TO {name}")
+
+
+def _copy_back(conn: Connection, shadow: Table, listed: int) -> None:
+    """Write the listed packages from SHADOW into packages in place, and drop SHADOW."""
+    conn.execute(delete(PACKAGES).where(_keyed(PACKAGES, listed)))
+    conn.execute(insert(PACKAGES).from_select([c.name for c in PACKAGES.columns],
+                                              select(shadow).where(_keyed(shadow, listed))))
+    conn.exec_driver_sql(f"DROP TABLE {shadow.name}")
 
 
 def _years_kinds(conn: Connection, load_id: int, table: Table) -> set[tuple]:
@@ -867,7 +887,7 @@ def refresh(engine: Engine) -> int:
         refresh_all_cubes(conn, target)
         count = _count_keyed(conn, target, 0)
         if target is not PACKAGES:
-            _swap_in(conn, target)
+            _swap_in(conn, target, 0)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
     return count
 

@@ -415,8 +415,8 @@ def test_a_reader_waiting_on_the_new_packages_table_reads_it(db_url, tmp_path, m
     swapped, release, seen = threading.Event(), threading.Event(), {}
     real_swap = etl.load._swap_in
 
-    def paused_swap(conn, shadow):
-        real_swap(conn, shadow)
+    def paused_swap(conn, shadow, listed):
+        real_swap(conn, shadow, listed)
         swapped.set()  # the new table is in place, the transaction is still open
         assert release.wait(30)
 
@@ -485,6 +485,32 @@ def test_the_new_packages_table_keeps_grants_and_index_names(engine, tmp_path):
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP OWNED BY {role}")
             conn.exec_driver_sql(f"DROP ROLE {role}")
+
+
+@POSTGRESQL_ONLY
+def test_a_session_holding_packages_open_does_not_stop_a_load(engine, tmp_path, monkeypatch):
+    # A notebook's open transaction keeps a lock on packages: instead of waiting for it (and
+    # holding every dashboard reader behind it), the load writes into the table in place.
+    load_paths(engine, [write_json(tmp_path / "a.json", RESULTS[:1])])
+    with engine.connect() as conn:
+        old = conn.exec_driver_sql("SELECT 'packages'::regclass::oid").scalar()
+    monkeypatch.setattr(etl.load, "SWAP_WAIT_MS", 200)
+    notebook = engine.connect()
+    notebook.begin()
+    assert notebook.exec_driver_sql("SELECT count(*) FROM packages").scalar() == 1
+    try:
+        [result] = load_paths(engine, [write_json(tmp_path / "b.json", RESULTS)])
+    finally:
+        notebook.rollback()
+        notebook.close()
+    assert result.error is None
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT 'packages'::regclass::oid").scalar() == old
+        assert conn.exec_driver_sql("SELECT to_regclass('packages_next')").scalar() is None
+    stored = packages(engine, ["code", "kontrak"])
+    assert len(stored) == 3
+    assert sum(p["kontrak"] or 0 for p in stored) == Decimal("2191656444.15")
+    assert_cube_matches_packages(engine)
 
 
 def test_cubes_added_by_a_newer_hemat_are_filled_in_an_older_database(engine, tmp_path):
