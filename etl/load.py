@@ -36,7 +36,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import (
-    Column,
     Connection,
     Engine,
     MetaData,
@@ -140,13 +139,16 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
             # it makes waits on disk, not in memory.
             futures = [pool.submit(prepare_to_file, path, resolver, folder, scratch.target(i))
                        for i, path in enumerate(files)]
-            helping = isinstance(pool, ProcessPoolExecutor)
+            # The loader helps with the cleaning where it runs in another process.
+            sizes = [_size(path) for path in files] \
+                if isinstance(pool, ProcessPoolExecutor) else None
             try:
                 with conn.begin():
                     schema.create_work_tables(conn)
                     for i, path in enumerate(files):
-                        if helping:
-                            _prepare_while_waiting(futures, i, files, resolver, folder, scratch)
+                        if sizes:
+                            _prepare_while_waiting(futures, i, files, sizes, resolver, folder,
+                                                   scratch)
                         scratch.wait(conn, i, futures)
                         results.append(_write_file(conn, futures[i], resolver, scratch,
                                                    progress and partial(progress, path)))
@@ -188,14 +190,14 @@ def prepare_to_file(path: Path, resolver, folder: str, target=None) -> Path:
     return out
 
 
-def _prepare_while_waiting(futures: list[Future], i: int, files, resolver, folder: str,
-                           scratch: Stage) -> None:
+def _prepare_while_waiting(futures: list[Future], i: int, files, sizes: list[int], resolver,
+                           folder: str, scratch: Stage) -> None:
     """While the files the loader needs next (from file I on) are still being prepared,
     prepare here the last file that the preparing process has not begun, instead of waiting,
     as long as the loader would still finish no later than the preparing process. That
     process takes the files in order, so the loader takes them from the end: the files it
-    prepares are the last ones, all prepared by the time it reaches the first of them."""
-    sizes = [_size(path) for path in files]
+    prepares are the last ones, all prepared by the time it reaches the first of them.
+    SIZES are the files' sizes, which both kinds of work take time in proportion to."""
     while not all(futures[k].done() for k in scratch.needed(i)):
         j = next(j for j in reversed(range(len(futures))) if not futures[j].done())
         left = sum(sizes[k] for k in range(len(files)) if not futures[k].done()) - sizes[j]
@@ -720,7 +722,7 @@ def _packages_target(conn: Connection, listed: int):
     if bulk and conn.dialect.name == "postgresql" and _swappable(conn):
         shadow = _shadow_table(conn, listed)
         yield shadow
-        _index_shadow(conn)
+        _index_shadow(conn, shadow)
         return
     conn.execute(delete(PACKAGES).where(_keyed(PACKAGES, listed)))
     indexes = sorted(schema.packages.indexes, key=lambda i: i.name) \
@@ -746,7 +748,7 @@ def _shadow_table(conn: Connection, listed: int) -> Table:
     """A new, unindexed packages table holding every package not listed under LISTED."""
     conn.exec_driver_sql(f"CREATE TABLE {SHADOW} (LIKE {PACKAGES.name} INCLUDING DEFAULTS "
                          "INCLUDING CONSTRAINTS INCLUDING STORAGE)")
-    shadow = Table(SHADOW, MetaData(), *(Column(c.name, c.type) for c in PACKAGES.columns))
+    shadow = PACKAGES.to_metadata(MetaData(), name=SHADOW)
     p, k = PACKAGES.c, KEYS.c
     listed_here = exists().where(k.load_id == listed, k.kind == p.kind, k.code == p.code)
     conn.execute(insert(shadow).from_select([c.name for c in PACKAGES.columns],
@@ -762,9 +764,11 @@ def _packages_indexes(conn: Connection) -> list[tuple[str, str, bool]]:
         WHERE x.indrelid = '{PACKAGES.name}'::regclass ORDER BY i.relname""").all()
 
 
-def _index_shadow(conn: Connection) -> None:
-    """Give the new table each index packages has, under the name + _next until the swap."""
-    for name, definition, primary in _packages_indexes(conn):
+def _index_shadow(conn: Connection, shadow: Table) -> None:
+    """Give SHADOW each index packages has, named with NEXT until the swap (which finds
+    the list in shadow.info)."""
+    shadow.info["indexes"] = _packages_indexes(conn)
+    for name, definition, primary in shadow.info["indexes"]:
         conn.exec_driver_sql(re.sub(r" INDEX (\S+) ON \S+ ", rf" INDEX \g<1>{NEXT} ON {SHADOW} ",
                                     definition, count=1))
         if primary:
@@ -785,7 +789,6 @@ def _swap_in(conn: Connection, shadow: Table, listed: int) -> None:
         WHERE c.oid = '{PACKAGES.name}'::regclass""").all()
     for privilege, grantee in grants:
         conn.exec_driver_sql(f"GRANT {privilege} ON {shadow.name} TO {grantee}")
-    indexes = _packages_indexes(conn)
     try:
         with conn.begin_nested():
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = {SWAP_WAIT_MS}")
@@ -794,7 +797,8 @@ def _swap_in(conn: Connection, shadow: Table, listed: int) -> None:
         _copy_back(conn, shadow, listed)
         return
     conn.exec_driver_sql(f"ALTER TABLE {shadow.name} RENAME TO {PACKAGES.name}")
-    for name, _, primary in indexes:  # renaming the key's constraint renames its index
+    # Renaming the key's constraint renames its index too.
+    for name, _, primary in shadow.info["indexes"]:
         conn.exec_driver_sql(f"ALTER TABLE {PACKAGES.name} RENAME CONSTRAINT {name}{NEXT} TO "
                              f"{name}" if primary else f"ALTER INDEX {name}{NEXT} RENAME TO {name}")
 

@@ -4,8 +4,10 @@ import copy
 import itertools
 import json
 import os
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -347,12 +349,32 @@ def test_cube_follows_loads_updates_and_refresh(engine, tmp_path):
     assert len(satker_summary(engine)) >= 1
 
 
+@contextmanager
+def _load_held_after(monkeypatch, step: str, engine, files):
+    """Run load_paths(ENGINE, FILES) in a thread and hold it, its transaction open, right
+    after etl.load's STEP has run, until the block ends."""
+    reached, release = threading.Event(), threading.Event()
+    real = getattr(etl.load, step)
+
+    def held(*args):
+        real(*args)
+        reached.set()
+        assert release.wait(30)
+
+    monkeypatch.setattr(etl.load, step, held)
+    loader = threading.Thread(target=load_paths, args=(engine, files))
+    loader.start()
+    try:
+        assert reached.wait(30)
+        yield
+    finally:
+        release.set()
+        loader.join(30)
+
+
 def test_readers_see_the_last_committed_state_while_a_load_runs(db_url, tmp_path, monkeypatch):
     """The dashboard (a read-only engine) never sees half a file: before the load commits it
     sees the old totals, after it the new ones."""
-    import threading
-
-    import etl.load
     from dashboard.queries import total
     from etl.db import engine_from_url
 
@@ -360,25 +382,11 @@ def test_readers_see_the_last_committed_state_while_a_load_runs(db_url, tmp_path
     reader = engine_from_url(db_url, read_only=True)
     load_paths(writer, [write_json(tmp_path / "a.json", RESULTS[:1])])
     before = total(reader)
-    midway, release = threading.Event(), threading.Event()
-    real_refresh = etl.load.refresh_cube
-
-    def paused_refresh(conn, years_kinds, *packages):
-        real_refresh(conn, years_kinds, *packages)
-        midway.set()  # packages and cube are written, the transaction is still open
-        assert release.wait(30)
-
-    monkeypatch.setattr(etl.load, "refresh_cube", paused_refresh)
-    worker = threading.Thread(target=load_paths,
-                              args=(writer, [write_json(tmp_path / "b.json", RESULTS)]))
-    worker.start()
-    try:
-        assert midway.wait(30)
+    # Held once packages and cube are written, the transaction still open.
+    with _load_held_after(monkeypatch, "refresh_cube", writer,
+                          [write_json(tmp_path / "b.json", RESULTS)]):
         assert total(reader) == before
         assert total(reader, from_packages=True) == before
-    finally:
-        release.set()
-        worker.join(30)
     after = total(reader)
     assert (before.packages, after.packages) == (1, 3)
     assert after.kontrak == Decimal("2191656444.15")
@@ -404,21 +412,13 @@ def _wait_for_a_lock_waiter(engine) -> None:
 def test_a_reader_waiting_on_the_new_packages_table_reads_it(db_url, tmp_path, monkeypatch):
     """PostgreSQL: a merge of many packages fills a new table and swaps it in as the load's
     last step; a reader that comes meanwhile waits for the commit, then reads the new one."""
-    import threading
-
     from dashboard.queries import total
     from etl.db import engine_from_url
 
     writer = engine_from_url(db_url)
     reader = engine_from_url(db_url, read_only=True)
     load_paths(writer, [write_json(tmp_path / "a.json", RESULTS[:1])])
-    swapped, release, seen = threading.Event(), threading.Event(), {}
-    real_swap = etl.load._swap_in
-
-    def paused_swap(conn, shadow, listed):
-        real_swap(conn, shadow, listed)
-        swapped.set()  # the new table is in place, the transaction is still open
-        assert release.wait(30)
+    seen = {}
 
     def read():
         try:
@@ -426,18 +426,12 @@ def test_a_reader_waiting_on_the_new_packages_table_reads_it(db_url, tmp_path, m
         except Exception as exc:  # noqa: BLE001 - the assertion below shows it
             seen["error"] = exc
 
-    monkeypatch.setattr(etl.load, "_swap_in", paused_swap)
-    loader = threading.Thread(target=load_paths,
-                              args=(writer, [write_json(tmp_path / "b.json", RESULTS)]))
-    loader.start()
-    try:
-        assert swapped.wait(30)
+    # Held once the new table is in place, the transaction still open.
+    with _load_held_after(monkeypatch, "_swap_in", writer,
+                          [write_json(tmp_path / "b.json", RESULTS)]):
         reading = threading.Thread(target=read)
         reading.start()
         _wait_for_a_lock_waiter(writer)
-    finally:
-        release.set()
-        loader.join(30)
     reading.join(30)
     assert "error" not in seen, seen
     assert (seen["total"].packages, seen["total"].kontrak) == (3, Decimal("2191656444.15"))
