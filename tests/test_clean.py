@@ -193,6 +193,54 @@ def test_json_blocks_cut_anywhere_give_the_values_json_gives(block, monkeypatch)
     assert got == values
 
 
+def _json_cases():
+    import json
+
+    from .builders import RESULTS
+
+    plain = [dict(r) for r in RESULTS]
+    dated = [dict(r, tgl_kontrak=None) for r in RESULTS] + \
+        [dict(r, tgl_kontrak="2025-03-04 10:00:00") for r in RESULTS]  # text, not a timestamp
+    braces = [dict(r, nama_paket=f"Paket {i}}}, {{ lanjutan") for i, r in enumerate(RESULTS)]
+    mixed = [dict(r, pagu=p)
+             for r, p in zip(RESULTS, [1500000000, "Rp 1.500.000", None], strict=True)]
+    nested = [dict(r, lokasi={"kab": "Banjar", "titik": [1, 2]}) for r in RESULTS]
+    return {  # name: (text, whether Arrow reads it itself)
+        "plain": (json.dumps(plain), True),
+        "spaced": ("\ufeff[ \n" + json.dumps(plain)[1:-1].replace("}, {", "} ,\n\t{") + " ]\n",
+                   True),
+        "dated": (json.dumps(dated), True),
+        "braces_in_text": (json.dumps(braces), False),
+        "numbers_and_text": (json.dumps(mixed, ensure_ascii=False), False),
+        "nested": (json.dumps(nested), False),
+        "pretty": (json.dumps(plain, indent=2), True),
+    }
+
+
+@pytest.mark.parametrize("block", [1, 97, 1 << 23])
+@pytest.mark.parametrize("case", list(_json_cases()))
+def test_json_read_by_arrow_gives_the_cells_python_json_gives(case, block, tmp_path, monkeypatch):
+    """A one-line array of objects is read by Arrow, a block of lines at a time; anything it
+    would read otherwise than Python's json (text with "}, {" in it, a column of numbers and
+    text, nested values, dates) goes to the general reader."""
+    from etl import read
+
+    text, by_arrow = _json_cases()[case]
+    path = tmp_path / "SPSE-TenderSelesaiNilai.json"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(read, "ARROW_JSON_BLOCK", block)
+    general = read._json_frame_general(path)
+    arrow = read._json_frame_arrow(path)
+    assert (arrow is not None) == by_arrow
+    if by_arrow and block == 1 << 23:  # one Arrow read: the very same frame
+        pd.testing.assert_frame_equal(arrow, general)
+    got = read.read_export(path).frame
+    pd.testing.assert_frame_equal(*(f.astype(object).where(f.notna(), None)
+                                    for f in (got, general)))  # the same cells, any dtype
+    if case == "dated":
+        assert got["tgl_kontrak"].tolist()[-1] == "2025-03-04 10:00:00"
+
+
 def test_money_series_agrees_with_parse_money_on_every_form():
     # The vectorised paths must give what parse_money gives one cell at a time.
     cells = ["Rp 1.980.113.000,00", "Rp1.000", "Rp. 12.345", "9.709,9", "1.234", "1,234",
