@@ -629,3 +629,28 @@ def test_a_file_whose_rows_cannot_be_staged_fails_alone_and_says_why(tmp_path, m
     assert "tiga.json" in results[0].error and "disk I/O error" in results[0].error
     assert results[1].error is None
     assert [p["code"] for p in packages(engine, ["code"])] == [str(RESULTS[0]["kd_tender"])]
+
+
+@POSTGRESQL_ONLY
+def test_postgresql_work_memory_is_raised_for_the_load_alone(engine, tmp_path, monkeypatch):
+    """The merge, cube sums and index builds get more memory than PostgreSQL's defaults for
+    the load's own transaction; the pool's connections keep the server's settings after."""
+    import etl.load as load_module
+
+    def setting(conn, name):
+        return conn.exec_driver_sql(f"SHOW {name}").scalar()
+
+    names = list(load_module.PG_WORK_SETTINGS)
+    with engine.connect() as conn:
+        before = {n: setting(conn, n) for n in names}
+    seen, flag = {}, load_module._flag
+
+    def flag_and_look(conn, load_id, target):
+        seen.update({n: setting(conn, n) for n in names})
+        flag(conn, load_id, target)
+
+    monkeypatch.setattr(load_module, "_flag", flag_and_look)
+    load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])
+    assert seen == load_module.PG_WORK_SETTINGS
+    with engine.connect() as conn:
+        assert {n: setting(conn, n) for n in names} == before != seen
