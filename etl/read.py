@@ -144,7 +144,8 @@ def _json_frame_arrow(path: Path) -> pd.DataFrame | None:
     one after another, not an array: each "}, {" between them becomes a line break. Where
     such a "}, {" lies inside a string or a nested value, Arrow refuses the broken string or
     value; the general reader then reads the file, as it does any file that Arrow would read
-    otherwise than Python's json (a column holding both numbers and text, say)."""
+    otherwise than Python's json (a column holding both numbers and text, say). Two objects
+    with no comma between them pass here where Python's json refuses them; no cell is lost."""
     try:
         tables, text, order = [], pa.schema([]), {}
         for lines in _json_lines(path):
