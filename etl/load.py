@@ -671,7 +671,6 @@ def publish(conn: Connection, load_ids: list[int]) -> None:
     ids = [i for i in load_ids if i is not None]
     if not ids:
         return
-    _analyze(conn, KEYS, schema.package_sources, schema.contracts)
     rebuild_packages(conn, max(ids), listed=LOAD_WIDE)
     # The list holds this load's keys alone; emptied whole, SQLite truncates it in one step.
     if conn.dialect.name == "postgresql":
@@ -695,6 +694,7 @@ def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) 
 def _replace_packages(conn: Connection, load_id: int, listed: int) -> Table:
     """Write the listed packages' merge and flags; returns the table they are in (see
     _packages_target)."""
+    _analyze(conn, KEYS, schema.package_sources)
     conn.execute(delete(schema.package_flags).where(_keyed(schema.package_flags, listed)))
     with _packages_target(conn, listed) as target:
         m = merged_select(listed).subquery("merged")
@@ -706,7 +706,8 @@ def _replace_packages(conn: Connection, load_id: int, listed: int) -> Table:
                         literal(load_id).label("updated_load_id"))
         conn.execute(insert(target).from_select([c.name for c in merged.selected_columns],
                                                 merged))
-        _analyze(conn, target)
+        if target is not PACKAGES:  # packages itself has the statistics of its last load
+            _analyze(conn, target)
         _flag(conn, load_id, target)
     return target
 
@@ -739,7 +740,7 @@ def _packages_target(conn: Connection, listed: int):
       place of packages at the very end. Dropping indexes would lock readers out for the
       whole publish; keeping seven current row by row took 49.5 s of a 120 s national load.
     - Otherwise packages itself, as it is."""
-    listed_count = conn.execute(select(func.count()).where(KEYS.c.load_id == listed)).scalar()
+    listed_count = _count_listed(conn, listed)
     stored = conn.execute(select(func.count()).select_from(PACKAGES)).scalar()
     bulk = listed_count >= BULK_SHARE * stored
     if bulk and conn.dialect.name == "postgresql" and _swappable(conn):
@@ -758,12 +759,15 @@ def _packages_target(conn: Connection, listed: int):
 
 
 def _swappable(conn: Connection) -> bool:
-    """Whether this connection may replace the packages table: it owns it, and no view
-    depends on it (a user's own view would stop the drop)."""
+    """Whether this connection may replace the packages table: it owns it, nothing of a
+    user's depends on it (a view or a foreign key would stop the drop), and it has no
+    triggers or row policies (the drop would take them along)."""
     return conn.exec_driver_sql(f"""
-        SELECT pg_get_userbyid(c.relowner) = current_user AND NOT EXISTS (
-            SELECT 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
-            WHERE d.refobjid = c.oid AND r.ev_class <> c.oid)
+        SELECT pg_get_userbyid(c.relowner) = current_user
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass
+                          AND d.refobjid = c.oid AND d.deptype = 'n')
+          AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)
+          AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)
         FROM pg_class c WHERE c.oid = '{PACKAGES.name}'::regclass""").scalar()
 
 
@@ -864,7 +868,8 @@ def refresh_cube(conn: Connection, years_kinds: set[tuple], packages: Table = PA
                              scan=table is schema.CUBES[0] and conn.dialect.name == "sqlite"))
             .group_by(*(source[d.name] for d in dims))))
         # Each finer cube is the source of the next, coarser one: sums of sums.
-        _analyze(conn, table)
+        if table is not schema.CUBES[-1]:
+            _analyze(conn, table)
         source = cube.c
         measures = [func.sum(source[m]) for m in schema.CUBE_MEASURES]
     _refresh_flag_cube(conn, years_kinds, packages)

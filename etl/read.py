@@ -150,14 +150,16 @@ def _json_frame_arrow(path: Path) -> pd.DataFrame | None:
         tables, text, order = [], pa.schema([]), {}
         for lines in _json_lines(path):
             table, text = _arrow_lines(lines, text)
+            if any(pa.types.is_nested(t) for t in table.schema.types):
+                return None  # lists and dicts, which Arrow gives as its own
             order.update(dict.fromkeys(table.column_names))
             tables.append(table)
         table = pa.concat_tables(tables, promote_options="permissive").select(list(order))
         del tables
     except (pa.ArrowException, ValueError):
         return None
-    if not table.num_rows or any(pa.types.is_nested(t) for t in table.schema.types):
-        return None  # an empty array; or lists and dicts, which Arrow gives as its own
+    if not table.num_rows:
+        return None  # an empty array
     return table.to_pandas(self_destruct=True)
 
 

@@ -633,9 +633,9 @@ def test_a_file_whose_rows_cannot_be_staged_fails_alone_and_says_why(tmp_path, m
 
 @POSTGRESQL_ONLY
 def test_postgresql_work_memory_is_raised_for_the_load_alone(engine, tmp_path, monkeypatch):
-    """The merge, cube sums and index builds get more memory than PostgreSQL's defaults for
-    the load's own transaction; the pool's connections keep the server's settings after."""
-    import etl.load as load_module
+    """The merge and the cube sums get more memory than PostgreSQL's default for the load's
+    own transaction; the pool's connections keep the server's settings after."""
+    load_module = etl.load
 
     def setting(conn, name):
         return conn.exec_driver_sql(f"SHOW {name}").scalar()
@@ -654,3 +654,24 @@ def test_postgresql_work_memory_is_raised_for_the_load_alone(engine, tmp_path, m
     assert seen == load_module.PG_WORK_SETTINGS
     with engine.connect() as conn:
         assert {n: setting(conn, n) for n in names} == before != seen
+
+
+@POSTGRESQL_ONLY
+def test_a_foreign_key_to_packages_makes_the_load_write_in_place(engine, tmp_path):
+    """A user's table referencing packages would stop the drop of the old table (and a
+    trigger would be lost with it): the merge then writes into packages itself."""
+    load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE catatan (kind text, code text, "
+                             "FOREIGN KEY (kind, code) REFERENCES packages (kind, code))")
+        old = conn.exec_driver_sql("SELECT 'packages'::regclass::oid").scalar()
+    try:
+        more = [dict(r, kd_tender=r["kd_tender"] + 100) for r in RESULTS]
+        [r] = load_paths(engine, [write_json(tmp_path / "b.json", more)])
+        assert r.error is None
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 'packages'::regclass::oid").scalar() == old
+            assert conn.exec_driver_sql("SELECT count(*) FROM packages").scalar() == 6
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE catatan")
