@@ -63,7 +63,7 @@ from . import clean, quality, regions, schema
 from .bulk import insert_frame
 from .read import SUFFIXES, ReadError, read_export
 from .rows import FIELDS, clean_table, filtered
-from .stage import Stage, write_scratch
+from .stage import NAMES, Stage, write_scratch
 
 DATASET_PRIORITY = ("result", "announcement", "contract")
 REGION_COLUMNS = ("province_code", "regency_code", "region_evidence", "region_note")
@@ -464,12 +464,20 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
            scratch: Stage) -> None:
     """Write what the file says of each package to package_sources, and leave the packages
     it changed in load_keys under its load id for publish()."""
-    rows = scratch.rows(conn, prepared.staged, prepared.sources)
+    load_id, dataset, frame = result.load_id, prepared.layout.dataset, prepared.sources
+    listed = frame is not None and not frame.empty and conn.dialect.name == "postgresql"
+    if listed:
+        insert_frame(conn, KEYS, frame[["kind", "code"]], load_id=load_id)
+        if not _count_stated(conn, load_id, dataset):
+            _write_all_new(conn, prepared, result, report)
+            return
+    rows = scratch.rows(conn, prepared.staged, frame)
     if rows is None:
         return
-    load_id, dataset, r, s = result.load_id, prepared.layout.dataset, rows.c, SOURCES.c
-    conn.execute(insert(KEYS).from_select(["load_id", "kind", "code"],
-                                          select(literal(load_id), r.kind, r.code)))
+    r, s = rows.c, SOURCES.c
+    if not listed:
+        conn.execute(insert(KEYS).from_select(["load_id", "kind", "code"],
+                                              select(literal(load_id), r.kind, r.code)))
     if prepared.contracts is not None:
         _write_contracts(conn, prepared.contracts.assign(load_id=load_id), load_id)
     known, unchanged = _compare(conn, rows, dataset)
@@ -493,6 +501,30 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
     if replaced is not None:  # those are written already
         new = new.where(~exists().where(s.kind == r.kind, s.code == r.code, s.dataset == dataset))
     conn.execute(insert(SOURCES).from_select([*rows.c.keys(), "load_id"], new))
+    _list_load_wide(conn, load_id)
+    report(0.7)
+
+
+def _count_stated(conn: Connection, load_id: int, dataset: str) -> int:
+    """How many of the packages listed under LOAD_ID DATASET already states."""
+    k, s = KEYS.c, SOURCES.c
+    return conn.execute(select(func.count()).select_from(KEYS.join(SOURCES, and_(
+        s.kind == k.kind, s.code == k.code, s.dataset == dataset))).where(
+        k.load_id == load_id)).scalar()
+
+
+def _write_all_new(conn: Connection, prepared: Prepared, result: LoadResult, report) -> None:
+    """PostgreSQL, a file whose dataset states none of its packages yet (every file of a
+    first load): its rows are copied straight into package_sources, with nothing to compare
+    or fill. Through the temporary table, the server parsed and wrote every row twice (the
+    copy and the insert), which took a third of a national load's files phase."""
+    load_id, frame = result.load_id, prepared.sources
+    if prepared.contracts is not None:
+        _write_contracts(conn, prepared.contracts.assign(load_id=load_id), load_id)
+    result.packages_updated = _count_known(conn, load_id)
+    result.packages_new = len(frame) - result.packages_updated
+    report(0.5)
+    insert_frame(conn, SOURCES, frame[NAMES], load_id=load_id)
     _list_load_wide(conn, load_id)
     report(0.7)
 

@@ -7,7 +7,8 @@ the values. So on SQLite the preparing process writes them with ADBC, which bind
 columns in C (0.6-0.7 s), into a scratch database file; the loader ATTACHes it and copies the
 rows with one INSERT ... SELECT (0.9 s). On PostgreSQL the loader copies the prepared frame
 into a temporary table (COPY of CSV that Arrow writes, inside its transaction) and the same
-SQL reads them from there.
+SQL reads them from there; a file whose dataset states none of its packages yet is copied
+straight into package_sources instead (load._write_all_new).
 
 The scratch files, in the load's temporary folder, hold a copy of the cleaned rows until the
 load ends: about 1 GB of disk for a million packages (94 MB for 162k rows).

@@ -154,6 +154,25 @@ def test_announcement_result_contract_merge_in_any_order(engine, tmp_path):
     assert versions == [("0", Decimal("1269963504.15")), ("1", Decimal("1333461679.36"))]
 
 
+def test_a_new_dataset_of_known_packages_counts_them_updated(engine, tmp_path):
+    # The announcements state two of the three packages; the results are new to their
+    # dataset (on PostgreSQL copied straight into package_sources) but not to the database.
+    ann = write_json(tmp_path / "ann.json", [_announcement(r) for r in RESULTS[:2]])
+    res = write_json(tmp_path / "res.json", RESULTS)
+    first, second = load_paths(engine, [ann, res])
+    assert (first.packages_new, first.packages_updated) == (2, 0)
+    assert (second.packages_new, second.packages_updated, second.packages_unchanged) == (1, 2, 0)
+    s = schema.package_sources
+    with engine.connect() as conn:
+        stated = conn.execute(select(s.c.dataset, s.c.load_id, func.count())
+                              .group_by(s.c.dataset, s.c.load_id).order_by(s.c.dataset)).all()
+    assert stated == [("announcement", first.load_id, 2), ("result", second.load_id, 3)]
+    rows = {p["code"]: p for p in packages(engine, ["code", "method", "kontrak"])}
+    assert [rows[str(r["kd_tender"])]["method"] for r in RESULTS] == ["Tender", "Tender", None]
+    assert [rows[str(r["kd_tender"])]["kontrak"] for r in RESULTS] == [
+        Decimal("1269963504.15"), Decimal("921692940"), None]
+
+
 def test_loading_twice_changes_nothing(engine, tmp_path):
     f = write_json(tmp_path / "res.json", RESULTS)
     load_paths(engine, [f])
