@@ -73,7 +73,7 @@ def parse_money(value) -> tuple[int | None, bool]:
         return int(value) * 100, False
     if isinstance(value, (float, np.floating)):
         if not math.isfinite(value):
-            raise BadValue(f"bukan angka: {value!r}")
+            raise BadValue(f"bukan angka: {float(value)!r}")  # "inf", not "np.float64(inf)"
         return _to_sen(Decimal(repr(float(value)))), False
     if isinstance(value, Decimal):
         return _to_sen(value), False
@@ -279,6 +279,13 @@ def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     formatted rupiah take vectorised paths; other text goes through parse_money one cell at
     a time.
     """
+    if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) and series.dtype.kind in "iuf":
+        # Nullable numbers (Int64, Float64, Arrow's): the cells present as NumPy numbers,
+        # which cannot hold a missing int; as text, 1.005 would read as Indonesian thousands.
+        present = series.notna().to_numpy(dtype=bool)
+        sen, lost, error = money_series(series[present].astype(series.dtype.numpy_dtype))
+        return (sen.reindex(series.index), lost.reindex(series.index, fill_value=False),
+                error.reindex(series.index).astype(object))
     index = series.index
     sen = pd.Series(pd.NA, index=index, dtype="Int64")
     lost = pd.Series(False, index=index)

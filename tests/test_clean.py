@@ -61,7 +61,9 @@ def test_money_series_takes_numbers_as_parse_money_does():
     ints = [0, 1, -7, 10018467000, 10**13, 99_999_999_999_999]
     rng = np.random.default_rng(5)
     floats += list(np.round(rng.uniform(0, 1e12, 2000), 2)) + list(rng.uniform(0, 1e6, 500))
-    for cells in (pd.Series(floats, dtype="float64"), pd.Series(ints, dtype="int64")):
+    nullable = [pd.Series(ints + [None], dtype=t) for t in ("Int64", "int64[pyarrow]")]
+    nullable += [pd.Series(floats, dtype="Float64")]
+    for cells in (pd.Series(floats, dtype="float64"), pd.Series(ints, dtype="int64"), *nullable):
         sen, lost, error = money_series(cells)
         for i, cell in enumerate(cells):
             try:
