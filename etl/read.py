@@ -147,14 +147,16 @@ def _json_frame_arrow(path: Path) -> pd.DataFrame | None:
     otherwise than Python's json (a column holding both numbers and text, say). Two objects
     with no comma between them pass here where Python's json refuses them; no cell is lost."""
     try:
-        tables, text, order = [], pa.schema([]), {}
+        tables, text, columns = [], pa.schema([]), pa.schema([])
         for lines in _json_lines(path):
             table, text = _arrow_lines(lines, text)
             if any(pa.types.is_nested(t) for t in table.schema.types):
                 return None  # lists and dicts, which Arrow gives as its own
-            order.update(dict.fromkeys(table.column_names))
+            # Every column so far, in the file's order; a column holding numbers in one block
+            # and text in another fails here, at the first such block.
+            columns = pa.unify_schemas([columns, table.schema], promote_options="permissive")
             tables.append(table)
-        table = pa.concat_tables(tables, promote_options="permissive").select(list(order))
+        table = pa.concat_tables(tables, promote_options="permissive").select(columns.names)
         del tables
     except (pa.ArrowException, ValueError):
         return None
