@@ -465,29 +465,29 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
     """Write what the file says of each package to package_sources, and leave the packages
     it changed in load_keys under its load id for publish()."""
     load_id, dataset, frame = result.load_id, prepared.layout.dataset, prepared.sources
-    listed = frame is not None and not frame.empty and conn.dialect.name == "postgresql"
-    if listed:
-        insert_frame(conn, KEYS, frame[["kind", "code"]], load_id=load_id)
-        if not _count_stated(conn, load_id, dataset):
-            _write_all_new(conn, prepared, result, report)
-            return
-    rows = scratch.rows(conn, prepared.staged, frame)
-    if rows is None:
-        return
-    r, s = rows.c, SOURCES.c
-    if not listed:
+    rows = scratch.rows(prepared.staged) if prepared.staged else None
+    if rows is not None:  # SQLite: in a scratch table
         conn.execute(insert(KEYS).from_select(["load_id", "kind", "code"],
-                                              select(literal(load_id), r.kind, r.code)))
+                                              select(literal(load_id), rows.c.kind, rows.c.code)))
+    elif frame is not None and not frame.empty:  # PostgreSQL: in the prepared frame
+        insert_frame(conn, KEYS, frame[["kind", "code"]], load_id=load_id)
+    else:
+        return
     if prepared.contracts is not None:
         _write_contracts(conn, prepared.contracts.assign(load_id=load_id), load_id)
-    known, unchanged = _compare(conn, rows, dataset)
+    stated = _count_stated(conn, load_id, dataset)
+    if rows is None:
+        if not stated:
+            _write_all_new(conn, prepared, result, report)
+            return
+        rows = scratch.copy(conn, frame)
+    r, s = rows.c, SOURCES.c
+    unchanged = _drop_unchanged(conn, rows, load_id, dataset) if stated else 0
     result.packages_unchanged = unchanged
-    if unchanged:
-        _drop_unchanged(conn, rows, load_id, dataset)
     changed = _count_listed(conn, load_id)
     if not changed:
         return
-    replaced = _with_old_values(conn, rows, load_id, dataset, resolver) if known > unchanged \
+    replaced = _with_old_values(conn, rows, load_id, dataset, resolver) if stated > unchanged \
         else None
     report(0.5)
     result.packages_updated = _count_known(conn, load_id)
@@ -514,13 +514,12 @@ def _count_stated(conn: Connection, load_id: int, dataset: str) -> int:
 
 
 def _write_all_new(conn: Connection, prepared: Prepared, result: LoadResult, report) -> None:
-    """PostgreSQL, a file whose dataset states none of its packages yet (every file of a
-    first load): its rows are copied straight into package_sources, with nothing to compare
-    or fill. Through the temporary table, the server parsed and wrote every row twice (the
-    copy and the insert), which took a third of a national load's files phase."""
+    """A file whose rows come in its prepared frame (PostgreSQL) and whose dataset states
+    none of its packages yet (every file of a first load): the rows are copied straight into
+    package_sources, with nothing to compare or fill. Through the temporary table, the
+    server parsed and wrote every row twice (the copy and the insert), which took a third of
+    a national load's files phase."""
     load_id, frame = result.load_id, prepared.sources
-    if prepared.contracts is not None:
-        _write_contracts(conn, prepared.contracts.assign(load_id=load_id), load_id)
     result.packages_updated = _count_known(conn, load_id)
     result.packages_new = len(frame) - result.packages_updated
     report(0.5)
@@ -553,25 +552,15 @@ def _same_or_newer(rows, dataset: str):
     return or_(s.row_hash == r.row_hash, and_(r.snapshot != "", s.snapshot > r.snapshot))
 
 
-def _compare(conn: Connection, rows, dataset: str) -> tuple[int, int]:
-    """How many of the file's packages DATASET already states, and how many of those it
-    states the same or from a later export (one pass, a key lookup per row)."""
-    s, r = SOURCES.c, rows.c
-    stated = and_(s.kind == r.kind, s.code == r.code, s.dataset == dataset)
-    known, unchanged = conn.execute(select(
-        func.count(s.kind), func.coalesce(func.sum(case((_same_or_newer(rows, dataset), 1),
-                                                        else_=0)), 0))
-        .select_from(rows.join(SOURCES, stated, isouter=True))).one()
-    return known, unchanged
-
-
-def _drop_unchanged(conn: Connection, rows, load_id: int, dataset: str) -> None:
-    """Take the packages the file states as they are already off its list."""
+def _drop_unchanged(conn: Connection, rows, load_id: int, dataset: str) -> int:
+    """Take the packages the file states as DATASET already does, or did from a later
+    export, off its list; returns how many."""
     s, r, k = SOURCES.c, rows.c, KEYS.c
     same = select(r.kind, r.code).select_from(rows.join(SOURCES, and_(
         s.kind == r.kind, s.code == r.code, s.dataset == dataset))).where(
         _same_or_newer(rows, dataset))
-    conn.execute(delete(KEYS).where(k.load_id == load_id, tuple_(k.kind, k.code).in_(same)))
+    return conn.execute(delete(KEYS).where(k.load_id == load_id,
+                                           tuple_(k.kind, k.code).in_(same))).rowcount
 
 
 def _count_listed(conn: Connection, load_id: int) -> int:
@@ -719,8 +708,7 @@ def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) 
     years_before = _years_kinds(conn, listed, PACKAGES)
     target = _replace_packages(conn, load_id, listed)
     refresh_cube(conn, years_before | _years_kinds(conn, listed, target), target)
-    if target is not PACKAGES:
-        _swap_in(conn, target, listed)
+    _swap_in(conn, target, listed)
 
 
 def _replace_packages(conn: Connection, load_id: int, listed: int) -> Table:
@@ -824,10 +812,8 @@ def _packages_indexes(conn: Connection) -> list[tuple[str, str, bool]]:
 
 
 def _index_shadow(conn: Connection, shadow: Table) -> None:
-    """Give SHADOW each index packages has, named with NEXT until the swap (which finds
-    the list in shadow.info)."""
-    shadow.info["indexes"] = _packages_indexes(conn)
-    for name, definition, primary in shadow.info["indexes"]:
+    """Give SHADOW each index packages has, named with NEXT until the swap."""
+    for name, definition, primary in _packages_indexes(conn):
         conn.exec_driver_sql(re.sub(r" INDEX (\S+) ON \S+ ", rf" INDEX \g<1>{NEXT} ON {SHADOW} ",
                                     definition, count=1))
         if primary:
@@ -836,18 +822,23 @@ def _index_shadow(conn: Connection, shadow: Table) -> None:
 
 
 def _swap_in(conn: Connection, shadow: Table, listed: int) -> None:
-    """Put the new packages table in place, with the old one's grants and index names.
-    Readers wait for this transaction's end from here on (moments), then read the new one.
-    A session that holds packages open in a long transaction (a notebook, say) would keep
-    the swap, and every reader queued behind it, waiting: after SWAP_WAIT_MS the listed
-    packages are copied into the old table instead."""
+    """Put the new packages table (when _packages_target made one) in place, with the old
+    one's grants and index names. Readers wait for this transaction's end from here on
+    (moments), then read the new one. A session that holds packages open in a long
+    transaction (a notebook, say) would keep the swap, and every reader queued behind it,
+    waiting: after SWAP_WAIT_MS the listed packages are copied into the old table instead."""
+    if shadow is PACKAGES:
+        return
+    indexes = _packages_indexes(conn)
     grants = conn.exec_driver_sql(f"""
         SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC'
-                                      ELSE quote_ident(pg_get_userbyid(a.grantee)) END
+                                      ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+               a.is_grantable
         FROM pg_class c, aclexplode(c.relacl) a
         WHERE c.oid = '{PACKAGES.name}'::regclass""").all()
-    for privilege, grantee in grants:
-        conn.exec_driver_sql(f"GRANT {privilege} ON {shadow.name} TO {grantee}")
+    for privilege, grantee, grantable in grants:
+        conn.exec_driver_sql(f"GRANT {privilege} ON {shadow.name} TO {grantee}"
+                             + (" WITH GRANT OPTION" if grantable else ""))
     try:
         with conn.begin_nested():
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = {SWAP_WAIT_MS}")
@@ -857,7 +848,7 @@ def _swap_in(conn: Connection, shadow: Table, listed: int) -> None:
         return
     conn.exec_driver_sql(f"ALTER TABLE {shadow.name} RENAME TO {PACKAGES.name}")
     # Renaming the key's constraint renames its index too.
-    for name, _, primary in shadow.info["indexes"]:
+    for name, _, primary in indexes:
         conn.exec_driver_sql(f"ALTER TABLE {PACKAGES.name} RENAME CONSTRAINT {name}{NEXT} TO "
                              f"{name}" if primary else f"ALTER INDEX {name}{NEXT} RENAME TO {name}")
 
@@ -953,8 +944,7 @@ def refresh(engine: Engine) -> int:
         target = _replace_packages(conn, 0, 0)
         refresh_all_cubes(conn, target)
         count = _count_keyed(conn, target, 0)
-        if target is not PACKAGES:
-            _swap_in(conn, target, 0)
+        _swap_in(conn, target, 0)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
     return count
 

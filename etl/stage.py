@@ -115,17 +115,15 @@ class Stage:
             conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (path,))
             self.attached.append(alias)
 
-    def rows(self, conn: Connection, staged: tuple[str, str] | None,
-             frame: pd.DataFrame | None) -> Table | None:
-        """The table holding a prepared file's source rows (None when it has none): on
-        SQLite the scratch table STAGED (alias, table); on PostgreSQL FRAME copied into the
-        temporary table."""
-        if staged:
-            return _rows_table(staged[1], staged[0])
-        if frame is None or frame.empty:
-            return None
+    def rows(self, staged: tuple[str, str]) -> Table:
+        """The scratch table STAGED (alias, table) holding a prepared file's source rows."""
+        return _rows_table(staged[1], staged[0])
+
+    def copy(self, conn: Connection, frame: pd.DataFrame) -> Table:
+        """FRAME's source rows copied into the load's temporary table (PostgreSQL)."""
         conn.execute(CreateTable(LOAD_ROWS, if_not_exists=True))
-        conn.exec_driver_sql(f"TRUNCATE {LOAD_ROWS.name}")
+        conn.exec_driver_sql(f"DELETE FROM {LOAD_ROWS.name}" if self.sqlite
+                             else f"TRUNCATE {LOAD_ROWS.name}")
         insert_frame(conn, LOAD_ROWS, frame[NAMES])
         return LOAD_ROWS
 

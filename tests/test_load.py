@@ -475,16 +475,27 @@ def test_the_new_packages_table_keeps_grants_and_index_names(engine, tmp_path):
     with engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE ROLE {role}")
         conn.exec_driver_sql(f"GRANT SELECT ON packages TO {role}")
+        conn.exec_driver_sql(f"GRANT UPDATE ON packages TO {role} WITH GRANT OPTION")
+
+    def allowed():
+        with engine.connect() as conn:
+            return tuple(conn.exec_driver_sql(
+                f"SELECT has_table_privilege('{role}', 'packages', 'SELECT'), "
+                f"has_table_privilege('{role}', 'packages', 'SELECT WITH GRANT OPTION'), "
+                f"has_table_privilege('{role}', 'packages', 'UPDATE WITH GRANT OPTION'), "
+                f"has_table_privilege('{role}', 'packages', 'INSERT')").one())
+
     before, old = indexes(), oid()
     try:
         load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])
         assert oid() != old  # a new table, swapped in
         assert indexes() == before
-        with engine.connect() as conn:
-            allowed = conn.exec_driver_sql(
-                f"SELECT has_table_privilege('{role}', 'packages', 'SELECT'), "
-                f"has_table_privilege('{role}', 'packages', 'INSERT')").one()
-        assert tuple(allowed) == (True, False)
+        assert allowed() == (True, False, True, False)
+        # A refresh rewrites every package into a new table too, with nothing to copy.
+        old = oid()
+        assert refresh(engine) == 3 and oid() != old
+        assert indexes() == before and allowed() == (True, False, True, False)
+        assert len(packages(engine)) == 3
         # A user's own view on packages would stop the drop: the merge then writes in place.
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE VIEW jumlah_paket AS SELECT count(*) AS n FROM packages")
