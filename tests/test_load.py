@@ -371,12 +371,15 @@ def test_cube_follows_loads_updates_and_refresh(engine, tmp_path):
 @contextmanager
 def _load_held_after(monkeypatch, step: str, engine, files):
     """Run load_paths(ENGINE, FILES) in a thread and hold it, its transaction open, right
-    after etl.load's STEP has run, until the block ends."""
-    reached, release = threading.Event(), threading.Event()
+    after etl.load's STEP has run, until the block ends. Yields what it knows of the load:
+    on PostgreSQL, the server process ("pid") that readers would wait on."""
+    reached, release, held_load = threading.Event(), threading.Event(), {}
     real = getattr(etl.load, step)
 
-    def held(*args):
-        real(*args)
+    def held(conn, *args):
+        real(conn, *args)
+        if conn.dialect.name == "postgresql":
+            held_load["pid"] = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
         reached.set()
         assert release.wait(30)
 
@@ -385,7 +388,7 @@ def _load_held_after(monkeypatch, step: str, engine, files):
     loader.start()
     try:
         assert reached.wait(30)
-        yield
+        yield held_load
     finally:
         release.set()
         loader.join(30)
@@ -417,11 +420,14 @@ POSTGRESQL_ONLY = pytest.mark.parametrize(
     "db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 
 
-def _wait_for_a_lock_waiter(engine) -> None:
+def _wait_for_a_lock_waiter(engine, loader_pid: int) -> None:
+    """Until a session waits for the held load's lock (not any session of the server: another
+    suite's may be waiting on its own)."""
     with engine.connect() as conn:
         for _ in range(400):
-            if conn.exec_driver_sql("SELECT count(*) FROM pg_stat_activity WHERE "
-                                    "wait_event_type = 'Lock'").scalar():
+            if conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE %(pid)s = ANY("
+                    "pg_blocking_pids(pid))", {"pid": loader_pid}).scalar():
                 return
             time.sleep(0.05)
     raise AssertionError("no reader waited for the load")
@@ -447,10 +453,10 @@ def test_a_reader_waiting_on_the_new_packages_table_reads_it(db_url, tmp_path, m
 
     # Held once the new table is in place, the transaction still open.
     with _load_held_after(monkeypatch, "_swap_in", writer,
-                          [write_json(tmp_path / "b.json", RESULTS)]):
+                          [write_json(tmp_path / "b.json", RESULTS)]) as loader:
         reading = threading.Thread(target=read)
         reading.start()
-        _wait_for_a_lock_waiter(writer)
+        _wait_for_a_lock_waiter(writer, loader["pid"])
     reading.join(30)
     assert "error" not in seen, seen
     assert (seen["total"].packages, seen["total"].kontrak) == (3, Decimal("2191656444.15"))
