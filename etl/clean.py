@@ -54,8 +54,20 @@ def is_empty(value) -> bool:
     return isinstance(value, str) and value.strip().lower() in EMPTY
 
 
-def _to_sen(amount: Decimal) -> int:
-    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+# The database keeps sen as BIGINT: past this, a cell is no rupiah amount (it is a reject,
+# where the int would fail the whole file, or Decimal's 28 digits would).
+SEN_LIMIT = 2**63
+
+
+def _to_sen(amount: Decimal | int) -> int:
+    if not isinstance(amount, int):
+        if not amount.is_finite() or abs(amount) >= Decimal(SEN_LIMIT) / 100:
+            raise BadValue(f"terlalu besar untuk nilai rupiah: {amount}")
+        amount = int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return amount
+    if abs(amount) * 100 >= SEN_LIMIT:
+        raise BadValue(f"terlalu besar untuk nilai rupiah: {amount}")
+    return amount * 100
 
 
 def parse_money(value) -> tuple[int | None, bool]:
@@ -70,7 +82,7 @@ def parse_money(value) -> tuple[int | None, bool]:
     if isinstance(value, bool):
         raise BadValue(f"bukan angka: {value!r}")
     if isinstance(value, (int, np.integer)):
-        return int(value) * 100, False
+        return _to_sen(int(value)), False
     if isinstance(value, (float, np.floating)):
         if not math.isfinite(value):
             raise BadValue(f"bukan angka: {float(value)!r}")  # "inf", not "np.float64(inf)"
@@ -281,11 +293,21 @@ def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """
     if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) and series.dtype.kind in "iuf":
         # Nullable numbers (Int64, Float64, Arrow's): the cells present as NumPy numbers,
-        # which cannot hold a missing int; as text, 1.005 would read as Indonesian thousands.
+        # which cannot hold a missing int; as text, 2.675 would read as Indonesian thousands.
         present = series.notna().to_numpy(dtype=bool)
-        sen, lost, error = money_series(series[present].astype(series.dtype.numpy_dtype))
-        return (sen.reindex(series.index), lost.reindex(series.index, fill_value=False),
-                error.reindex(series.index).astype(object))
+        return _joined(series.index, money_series(series[present].astype(
+            series.dtype.numpy_dtype)))
+    if series.dtype == object and len(series):
+        numbers = _numbers_among(series)
+        if numbers:  # XLSX and JSON give numbers among empty cells and text
+            rest = np.ones(len(series), dtype=bool)
+            parts = []
+            for where, dtype in numbers:
+                parts.append(money_series(series[where].astype(dtype)))
+                rest &= ~where
+            if rest.any():
+                parts.append(money_series(series[rest]))
+            return _joined(series.index, *parts)
     index = series.index
     sen = pd.Series(pd.NA, index=index, dtype="Int64")
     lost = pd.Series(False, index=index)
@@ -298,6 +320,25 @@ def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         rest = _text_sen(series, sen)
     _each_sen(series[rest], sen, lost, error)
     return sen, lost, error
+
+
+def _numbers_among(series: pd.Series) -> list[tuple[np.ndarray, str]]:
+    """Where an object column holds Python floats, and ints that fit int64, each with the
+    NumPy type they are read as (bool, a subclass of int, is no number here)."""
+    kinds = series.map(type)
+    floats = kinds.isin((float, np.float64)).to_numpy(dtype=bool)
+    ints = kinds.isin((int, np.int64)).to_numpy(dtype=bool, copy=True)
+    if ints.any():
+        ints[ints] = series[ints].map(lambda v: -(2**62) < v < 2**62).to_numpy(dtype=bool)
+    return [(where, dtype) for where, dtype in ((floats, "float64"), (ints, "int64"))
+            if where.any()]
+
+
+def _joined(index: pd.Index, *parts) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """money_series' results over parts of a column put together in INDEX's order."""
+    sen, lost, error = (pd.concat([p[i] for p in parts]) for i in range(3))
+    return (sen.reindex(index), lost.reindex(index, fill_value=False),
+            error.reindex(index).astype(object))
 
 
 def _number_sen(series: pd.Series, sen: pd.Series) -> np.ndarray:

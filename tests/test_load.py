@@ -276,6 +276,20 @@ def test_garbage_numbers_go_to_rejects_and_the_rest_loads(engine, tmp_path):
     assert json.loads(rejects[0][2])["pagu"] == "seribu rupiah"
 
 
+def test_numbers_a_spreadsheet_holds_are_read_as_numbers(engine, tmp_path):
+    # XLSX cells: 2.675 is Rp2,675 (not the thousands "2.675"); a number too large for any
+    # rupiah amount is a reject with its reason, where it used to fail the whole file.
+    rows = copy.deepcopy(RESULTS)
+    rows[0]["hps"], rows[1]["pagu"] = 2.675, 1e30
+    [r] = load_paths(engine, [write_xlsx(tmp_path / "angka.xlsx", rows)])
+    assert (r.error, r.rows_loaded, r.rows_rejected) == (None, 2, 1)
+    stored = {p["code"]: p for p in packages(engine, ["code", "hps"])}
+    assert stored["10018467000"]["hps"] == Decimal("2.68")
+    with engine.connect() as conn:
+        [reason] = conn.execute(select(schema.rejects.c.reason)).scalars().all()
+    assert "kolom pagu" in reason and "terlalu besar" in reason
+
+
 def test_one_code_with_conflicting_values_is_rejected_not_guessed(engine, tmp_path):
     twin = dict(RESULTS[0], nilai_kontrak=1111111111)
     rows = [RESULTS[0], twin, RESULTS[1], RESULTS[1]]  # the last is an exact repeat
