@@ -375,7 +375,9 @@ def _text_sen(series: pd.Series, sen: pd.Series) -> pd.Series:
         digits = parts[0].str.replace(".", "", regex=False) + parts[1].fillna("").str.pad(
             2, side="right", fillchar="0")
         sen[rupiah.index[rupiah]] = digits.astype("int64").to_numpy()
-    return ~plain & ~rupiah & series.notna()
+    # Empty cells ("" from a spreadsheet, "-", "null") need no parse_money of their own.
+    blank = text.str.lower().isin(EMPTY).fillna(False).astype(bool)
+    return ~plain & ~rupiah & ~blank & series.notna()
 
 
 def _each_sen(series: pd.Series, sen: pd.Series, lost: pd.Series, error: pd.Series) -> None:

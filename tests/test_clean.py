@@ -66,7 +66,8 @@ def test_money_series_takes_numbers_as_parse_money_does():
     # What XLSX and Python's json give: numbers among empty cells and text. 2.675 is Rp2,675,
     # not the Indonesian thousands "2.675"; too large a number is a bad cell, not a failure.
     mixed = pd.Series(floats[:12] + ints + [10**30, -(10**17), True, None, "Rp 1.000,50", "2.675",
-                                            "1e30", "x", 92_233_720_368_547_758], dtype=object)
+                                            "1e30", "x", 92_233_720_368_547_758, "", " - ", "null"],
+                      dtype=object)
     for cells in (pd.Series(floats, dtype="float64"), pd.Series(ints, dtype="int64"), *nullable,
                   mixed):
         sen, lost, error = money_series(cells)
