@@ -36,6 +36,7 @@ from sqlalchemy import Engine
 
 from dashboard import queries
 from dashboard.queries import UNRESOLVED, Filters, SummaryRow
+from etl import quality
 
 FORMATS = ("xlsx", "csv", "json")
 LANGS = ("id", "en")
@@ -70,6 +71,7 @@ class Col:
     kind: str  # text, code, int, year, money, pct, date, bool
     width: float = 14
     get: Callable[[dict], object] | None = None  # derived value; default row[key]
+    english: Callable[[str], str] | None = None  # an Indonesian text value in English
 
     def value(self, row: dict):
         return self.get(row) if self.get else row.get(self.key)
@@ -197,7 +199,8 @@ FLAGGED_COLUMNS = [
     _money("kontrak", ("Nilai kontrak", "Contract value")),
     Col("excluded", ("Dikeluarkan dari total", "Left out of totals"), "bool", 12),
     Col("flag_codes", ("Tanda", "Flags"), "code", 26, _reason_flags),
-    Col("reason_text", ("Alasan", "Reasons"), "text", 70, _reason_texts),
+    Col("reason_text", ("Alasan", "Reasons"), "text", 70, _reason_texts,
+        quality.details_in_english),
     WINNER,
 ]
 
@@ -694,6 +697,7 @@ def _prepared(col: Col, value, lang: str):
     """VALUE as the column's kind shows it: Ya/Tidak, a year as a number, clean text."""
     if value is None:
         return None
+    value = _in_language(col, value, lang)
     if col.kind == "bool":
         return _bool_text(value, lang)
     if col.kind == "year" and isinstance(value, str) and value.isdigit():
@@ -857,9 +861,15 @@ def _csv_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
+def _in_language(col: Col, value, lang: str):
+    return col.english(value) if lang == "en" and col.english and isinstance(value, str) \
+        else value
+
+
 def _csv_value(col: Col, value, lang: str) -> str:
     if value is None:
         return ""
+    value = _in_language(col, value, lang)
     if col.kind == "bool":
         return _bool_text(value, lang)
     if isinstance(value, Decimal):

@@ -7,6 +7,7 @@ unusual but possible packages, which stay in the totals.
 """
 
 import os
+import re
 from dataclasses import dataclass, fields
 
 from sqlalchemy import ColumnElement, String, Text, case, cast, false, func, literal, or_, true
@@ -108,6 +109,44 @@ def rules(m, t: Thresholds | None = None) -> list[Rule]:
         Rule("tanpa_hps", False, _holds(hps.is_(None)), _text("HPS tidak ada")),
         Rule("tanpa_kontrak", False, _holds(kontrak.is_(None)), _text("Belum ada nilai kontrak")),
     ]
+
+
+# The details above as English readers get them (an export in English): each Indonesian
+# form, its parts named, and the English form; numbers written 9,9 become 9.9.
+_ENGLISH_DETAILS = [(re.compile(pattern), english) for pattern, english in (
+    (r"Pagu, HPS atau nilai kontrak nol atau negatif",
+     "Pagu, HPS or contract value zero or negative"),
+    (r"Nilai kontrak (?P<n>\S+)× (?P<base>HPS|pagu): hampir pasti salah ketik",
+     "Contract value {n}× {base}: almost certainly a typo"),
+    (r"Nilai kontrak hanya (?P<n>\S+%) dari HPS: kemungkinan digit hilang",
+     "Contract value only {n} of HPS: digits probably lost"),
+    (r"Angka dirusak Excel \((?P<columns>.*)\): digit hilang, nilai tidak pasti",
+     "Number damaged by Excel ({columns}): digits lost, value uncertain"),
+    (r"Nilai kontrak di atas HPS \((?P<n>\S+%) dari HPS\)",
+     "Contract value above HPS ({n} of HPS)"),
+    (r"Penghematan (?P<n>\S+%) terhadap (?P<base>HPS|pagu) \(>= (?P<limit>\S+%)\): tidak biasa",
+     "Savings of {n} against {base} (>= {limit}): unusual"),
+    (r"Pagu tidak ada", "No pagu"),
+    (r"HPS tidak ada", "No HPS"),
+    (r"Belum ada nilai kontrak", "No contract value yet"),
+)]
+
+
+def details_in_english(text: str) -> str:
+    """Flag details as stored (Indonesian, several joined by "; ") in English; a text that is
+    no detail of these rules stays as it is."""
+    return "; ".join(map(_detail_in_english, text.split("; ")))
+
+
+def _detail_in_english(detail: str) -> str:
+    for pattern, english in _ENGLISH_DETAILS:
+        found = pattern.fullmatch(detail)
+        if found:
+            parts = found.groupdict()
+            if "n" in parts:
+                parts["n"] = parts["n"].replace(",", ".")
+            return english.format(**parts)
+    return detail
 
 
 def stored_rules(m, t: Thresholds | None = None) -> list[Rule]:

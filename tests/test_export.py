@@ -227,6 +227,9 @@ def test_flagged_sheet_lists_the_typo_with_its_reason(loaded, tmp_path):
     assert first["Dikeluarkan dari total"] == "Ya"
     assert "kontrak_sangat_tinggi" in first["Tanda"]
     assert re.search(r"9,7× HPS", first["Alasan"]), first["Alasan"]
+    header_en, data_en, _ = _table(_xlsx(loaded, tmp_path, lang="en")[0]["Flagged packages"])
+    assert _record(header_en, data_en[0])["Reasons"].startswith(
+        "Contract value 9.7× HPS: almost certainly a typo")
     assert first["Kabupaten/kota"] == "Kota Surabaya"
     assert _dec(first["Nilai kontrak"]) == Decimal("194978195000.00")
     assert len(data) == queries.flagged_count(loaded, ALL)

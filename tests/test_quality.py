@@ -2,6 +2,7 @@
 
 import copy
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from dashboard.queries import Filters, quality_report, total
 from etl import schema
 from etl.load import load_paths, refresh, store_aliases
-from etl.quality import Thresholds
+from etl.quality import Thresholds, details_in_english, stored_rules
 from hemat.cli import main as hemat
 from tests.builders import RESULTS, write_csv, write_json
 from tests.test_load import wipe
@@ -137,3 +138,33 @@ def test_cli_refresh_and_quality(db_url, tmp_path, capsys):
     bad.write_text("nama,kode\nx,1\n", encoding="utf-8")
     assert hemat(["refresh", "--aliases", str(bad), "--db", db_url]) == 2
     assert "alias,code" in capsys.readouterr().err
+
+
+def test_every_flag_detail_reads_in_english(engine, tmp_path):
+    # Each rule's detail as the database writes it (numbers formatted in SQL, on both
+    # databases), and its English form for exports in English.
+    english = {}
+    for values in [(130_000_000, 128_488_000, 1_277_304_500), (1_000_000, None, 1_000_000_000),
+                   (1_000_000, 1_000_000, 50_000), (1000, 1000, 1050), (1000, 800, 600),
+                   (0, 1000, 500), (None, None, None), ("1,08024E+11", 10**11, 9 * 10**10)]:
+        wipe(engine)
+        for flag, (_, detail) in flags_of(engine, tmp_path, *values).items():
+            english.setdefault(flag, set()).add(details_in_english(detail))
+    assert set(english) == {rule.flag for rule in stored_rules(schema.packages.c)}
+    assert english["kontrak_sangat_tinggi"] == {
+        "Contract value 9.9× HPS: almost certainly a typo",
+        "Contract value 1000.0× pagu: almost certainly a typo"}
+    assert english["kontrak_sangat_rendah"] == {
+        "Contract value only 5.0% of HPS: digits probably lost"}
+    assert english["kontrak_di_atas_hps"] == {"Contract value above HPS (105.0% of HPS)"}
+    assert english["hemat_tinggi_vs_hps"] == {"Savings of 25.0% against HPS (>= 20%): unusual"}
+    assert english["presisi_hilang"] == {
+        "Number damaged by Excel (pagu): digits lost, value uncertain"}
+    indonesian = re.compile(r"\b(nilai|dari|terhadap|tidak|hanya|penghematan|belum|angka|atau|"
+                            r"ada)\b", re.I)
+    assert not [d for ds in english.values() for d in ds if indonesian.search(d)], english
+    # Several details of one package, as exports join them (with the missing-value flags that
+    # are computed when read); other text stays as it is.
+    assert details_in_english("HPS tidak ada; Pagu tidak ada; Belum ada nilai kontrak") == \
+        "No HPS; No pagu; No contract value yet"
+    assert details_in_english("alasan lain") == "alasan lain"
