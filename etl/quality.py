@@ -94,7 +94,8 @@ def rules(m, t: Thresholds | None = None) -> list[Rule]:
         Rule("presisi_hilang", True, _holds(m.precision_lost.isnot(None)),
              _text("Angka dirusak Excel (") + m.precision_lost
              + _text("): digit hilang, nilai tidak pasti")),
-        Rule("kontrak_di_atas_hps", False, _holds(and_not(kontrak > hps, high)),
+        # (Above a zero or negative HPS is the nonpositive flag, with no ratio to state.)
+        Rule("kontrak_di_atas_hps", False, _holds(and_not((hps > 0) & (kontrak > hps), high)),
              _text("Nilai kontrak di atas HPS (") + _pct(_ratio(kontrak, hps))
              + _text(" dari HPS)")),
         Rule("hemat_tinggi_vs_hps", False,

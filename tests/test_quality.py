@@ -1,6 +1,7 @@
 """Plausibility flags, thresholds, the quality report, and re-resolving with users' aliases."""
 
 import copy
+import itertools
 import json
 import re
 
@@ -168,3 +169,20 @@ def test_every_flag_detail_reads_in_english(engine, tmp_path):
     assert details_in_english("HPS tidak ada; Pagu tidak ada; Belum ada nilai kontrak") == \
         "No HPS; No pagu; No contract value yet"
     assert details_in_english("alasan lain") == "alasan lain"
+
+
+def test_zero_negative_and_missing_values_never_fail_a_load(engine, tmp_path):
+    # Every combination of a missing, negative, zero and ordinary pagu, HPS and contract value:
+    # each package loads, and each flag it gets has a detail (an HPS of zero under a contract
+    # once left a detail NULL, and the whole load failed).
+    values = (None, -5, 0, 1000, 1200)
+    rows = [dict(RESULTS[0], kd_tender=10_000 + i, pagu=pagu, hps=hps, nilai_kontrak=kontrak)
+            for i, (pagu, hps, kontrak) in enumerate(itertools.product(values, repeat=3))]
+    [r] = load_paths(engine, [write_csv(tmp_path / "tepi.csv", rows)])
+    assert (r.error, r.rows_loaded) == (None, 125)
+    f = schema.package_flags
+    with engine.connect() as conn:
+        details = conn.execute(select(f.c.flag, f.c.detail)).all()
+    assert {flag for flag, _ in details} >= {"nilai_tidak_positif", "kontrak_di_atas_hps"}
+    assert all(detail for _, detail in details)
+    assert all(details_in_english(d) != d for _, d in details)
