@@ -60,14 +60,15 @@ SEN_LIMIT = 2**63
 
 
 def _to_sen(amount: Decimal | int) -> int:
-    if not isinstance(amount, int):
-        if not amount.is_finite() or abs(amount) >= Decimal(SEN_LIMIT) / 100:
-            raise BadValue(f"terlalu besar untuk nilai rupiah: {amount}")
-        amount = int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-        return amount
-    if abs(amount) * 100 >= SEN_LIMIT:
+    if isinstance(amount, int):
+        sen = amount * 100
+    elif amount.is_finite() and abs(amount) < Decimal(SEN_LIMIT) / 100:  # Decimal's digits
+        sen = int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    else:
+        sen = SEN_LIMIT
+    if abs(sen) >= SEN_LIMIT:  # (after rounding, which can reach it)
         raise BadValue(f"terlalu besar untuk nilai rupiah: {amount}")
-    return amount * 100
+    return sen
 
 
 def parse_money(value) -> tuple[int | None, bool]:
@@ -295,19 +296,15 @@ def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         # Nullable numbers (Int64, Float64, Arrow's): the cells present as NumPy numbers,
         # which cannot hold a missing int; as text, 2.675 would read as Indonesian thousands.
         present = series.notna().to_numpy(dtype=bool)
-        return _joined(series.index, money_series(series[present].astype(
-            series.dtype.numpy_dtype)))
+        return _joined(series.index, [(present, series[present].astype(
+            series.dtype.numpy_dtype))])
     if series.dtype == object and len(series):
-        numbers = _numbers_among(series)
-        if numbers:  # XLSX and JSON give numbers among empty cells and text
-            rest = np.ones(len(series), dtype=bool)
-            parts = []
-            for where, dtype in numbers:
-                parts.append(money_series(series[where].astype(dtype)))
-                rest &= ~where
+        parts = _numbers_among(series)
+        if parts:  # XLSX and JSON give numbers among empty cells and text
+            rest = ~np.logical_or.reduce([where for where, _ in parts])
             if rest.any():
-                parts.append(money_series(series[rest]))
-            return _joined(series.index, *parts)
+                parts.append((rest, series[rest]))
+            return _joined(series.index, parts)
     index = series.index
     sen = pd.Series(pd.NA, index=index, dtype="Int64")
     lost = pd.Series(False, index=index)
@@ -322,23 +319,31 @@ def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return sen, lost, error
 
 
-def _numbers_among(series: pd.Series) -> list[tuple[np.ndarray, str]]:
-    """Where an object column holds Python floats, and ints that fit int64, each with the
-    NumPy type they are read as (bool, a subclass of int, is no number here)."""
+def _numbers_among(series: pd.Series) -> list[tuple[np.ndarray, pd.Series]]:
+    """The cells of an object column that hold floats, and ints within ±2^62, each kind as
+    NumPy numbers with where they are (bool, a subclass of int, is no number here; other
+    kinds of number go cell by cell)."""
     kinds = series.map(type)
     floats = kinds.isin((float, np.float64)).to_numpy(dtype=bool)
     ints = kinds.isin((int, np.int64)).to_numpy(dtype=bool, copy=True)
     if ints.any():
         ints[ints] = series[ints].map(lambda v: -(2**62) < v < 2**62).to_numpy(dtype=bool)
-    return [(where, dtype) for where, dtype in ((floats, "float64"), (ints, "int64"))
-            if where.any()]
+    return [(where, series[where].astype(dtype))
+            for where, dtype in ((floats, "float64"), (ints, "int64")) if where.any()]
 
 
-def _joined(index: pd.Index, *parts) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """money_series' results over parts of a column put together in INDEX's order."""
-    sen, lost, error = (pd.concat([p[i] for p in parts]) for i in range(3))
-    return (sen.reindex(index), lost.reindex(index, fill_value=False),
-            error.reindex(index).astype(object))
+def _joined(index: pd.Index, parts) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """money_series over PARTS of a column, (where, cells) each, put together by position."""
+    sen = pd.Series(pd.NA, index=index, dtype="Int64")
+    lost = pd.Series(False, index=index)
+    error = pd.Series(None, index=index, dtype=object)
+    for where, cells in parts:
+        at = np.flatnonzero(where)
+        part_sen, part_lost, part_error = money_series(cells)
+        sen.iloc[at] = part_sen.array
+        lost.iloc[at] = part_lost.to_numpy(dtype=bool)
+        error.iloc[at] = part_error.to_numpy(dtype=object)
+    return sen, lost, error
 
 
 def _number_sen(series: pd.Series, sen: pd.Series) -> np.ndarray:
@@ -346,7 +351,7 @@ def _number_sen(series: pd.Series, sen: pd.Series) -> np.ndarray:
     rupiah, as the plain text path takes them); returns where it did."""
     values = series.to_numpy()
     if series.dtype.kind == "i":
-        done = np.abs(values) < 10**13
+        done = (values > -(10**13)) & (values < 10**13)  # np.abs(-2**63) stays negative
         cents = values * 100
     else:
         with np.errstate(invalid="ignore", over="ignore"):
@@ -364,6 +369,8 @@ def _text_sen(series: pd.Series, sen: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         series = series.astype(object)
     text = series.astype(STR).str.strip()
+    if series.dtype == object:  # a Decimal or NumPy number written as text is no rupiah text
+        text = text.where(series.map(type).isin((str,)))
     plain = text.str.fullmatch(_PLAIN).fillna(False).astype(bool)
     if plain.any():
         values = text[plain].astype("float64").to_numpy()  # Arrow's parser, in C++

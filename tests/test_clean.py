@@ -1,6 +1,7 @@
 """Cleaning of every Rupiah, date and text form listed in DOMAIN.md."""
 
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,7 @@ def test_money_series_takes_numbers_as_parse_money_does():
     # for the rest (more decimals, too large for a float's exact cents, not finite).
     floats = [1399818654.61, 1.005, 0.1, -2500.5, 1e13, 9_999_999_999_999.99, 123.456,
               float("nan"), float("inf"), 2.675, 1e-3, 5e15]
-    ints = [0, 1, -7, 10018467000, 10**13, 99_999_999_999_999]
+    ints = [0, 1, -7, 10018467000, 10**13, 99_999_999_999_999, -(2**63)]
     rng = np.random.default_rng(5)
     floats += list(np.round(rng.uniform(0, 1e12, 2000), 2)) + list(rng.uniform(0, 1e6, 500))
     nullable = [pd.Series(ints + [None], dtype=t) for t in ("Int64", "int64[pyarrow]")]
@@ -66,7 +67,9 @@ def test_money_series_takes_numbers_as_parse_money_does():
     # What XLSX and Python's json give: numbers among empty cells and text. 2.675 is Rp2,675,
     # not the Indonesian thousands "2.675"; too large a number is a bad cell, not a failure.
     mixed = pd.Series(floats[:12] + ints + [10**30, -(10**17), True, None, "Rp 1.000,50", "2.675",
-                                            "1e30", "x", 92_233_720_368_547_758, "", " - ", "null"],
+                                            "1e30", "x", 92_233_720_368_547_758, "", " - ", "null",
+                                            "92.233.720.368.547.758,075", Decimal("2.675"),
+                                            np.float32(2.675), np.int32(7), -(2**63)],
                       dtype=object)
     for cells in (pd.Series(floats, dtype="float64"), pd.Series(ints, dtype="int64"), *nullable,
                   mixed):
@@ -80,6 +83,13 @@ def test_money_series_takes_numbers_as_parse_money_does():
             assert got == expected, cell
             assert (None if pd.isna(error.iloc[i]) else error.iloc[i]) == expected_error, cell
             assert not lost.iloc[i]
+
+
+def test_money_series_keeps_each_cell_in_its_row():
+    # Parts of a column are put together by position: a repeated label must not take another
+    # row's value.
+    sen, _, error = money_series(pd.Series([1.5, None, 2.675], index=[0, 0, 1], dtype="Float64"))
+    assert sen.tolist() == [150, pd.NA, 268] and error.isna().all()
 
 
 def test_national_sums_stay_exact():
