@@ -515,7 +515,8 @@ def _count_stated(conn: Connection, load_id: int, dataset: str) -> int:
 
 def _write_all_new(conn: Connection, prepared: Prepared, result: LoadResult, report) -> None:
     """A file whose rows come in its prepared frame (PostgreSQL) and whose dataset states
-    none of its packages yet (every file of a first load): the rows are copied straight into
+    none of its packages yet (the files of a first load, but for a file whose packages an
+    earlier file of the same dataset states too): the rows are copied straight into
     package_sources, with nothing to compare or fill. Through the temporary table, the
     server parsed and wrote every row twice (the copy and the insert), which took a third of
     a national load's files phase."""

@@ -133,10 +133,16 @@ _ENGLISH_DETAILS = [(re.compile(pattern), english) for pattern, english in (
 )]
 
 
+# Where the next of several joined details starts (not at a "; " inside a column's name).
+_NEXT_DETAIL = re.compile("; (?=" + "|".join(map(re.escape, (
+    "Pagu, HPS atau ", "Nilai kontrak ", "Angka dirusak Excel (", "Penghematan ",
+    "Pagu tidak ada", "HPS tidak ada", "Belum ada nilai kontrak"))) + ")")
+
+
 def details_in_english(text: str) -> str:
     """Flag details as stored (Indonesian, several joined by "; ") in English; a text that is
     no detail of these rules stays as it is."""
-    return "; ".join(map(_detail_in_english, text.split("; ")))
+    return "; ".join(map(_detail_in_english, _NEXT_DETAIL.split(text)))
 
 
 def _detail_in_english(detail: str) -> str:

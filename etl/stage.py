@@ -120,7 +120,9 @@ class Stage:
         return _rows_table(staged[1], staged[0])
 
     def copy(self, conn: Connection, frame: pd.DataFrame) -> Table:
-        """FRAME's source rows copied into the load's temporary table (PostgreSQL)."""
+        """FRAME's source rows copied into the load's temporary table: on PostgreSQL, where
+        the rows come in the prepared frame (SQLite's come staged, but for a caller that
+        hands it a frame)."""
         conn.execute(CreateTable(LOAD_ROWS, if_not_exists=True))
         conn.exec_driver_sql(f"DELETE FROM {LOAD_ROWS.name}" if self.sqlite
                              else f"TRUNCATE {LOAD_ROWS.name}")

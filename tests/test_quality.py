@@ -169,6 +169,9 @@ def test_every_flag_detail_reads_in_english(engine, tmp_path):
     assert details_in_english("HPS tidak ada; Pagu tidak ada; Belum ada nilai kontrak") == \
         "No HPS; No pagu; No contract value yet"
     assert details_in_english("alasan lain") == "alasan lain"
+    assert details_in_english("Angka dirusak Excel (Nilai; HPS): digit hilang, nilai tidak "
+                              "pasti; HPS tidak ada") == (
+        "Number damaged by Excel (Nilai; HPS): digits lost, value uncertain; No HPS")
 
 
 def test_zero_negative_and_missing_values_never_fail_a_load(engine, tmp_path):
