@@ -8,6 +8,7 @@ where the column is already numeric (JSON, XLSX).
 import html
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -296,19 +297,14 @@ def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         # Nullable numbers (Int64, Float64, Arrow's): the cells present as NumPy numbers,
         # which cannot hold a missing int; as text, 2.675 would read as Indonesian thousands.
         present = series.notna().to_numpy(dtype=bool)
-        return _joined(series.index, [(present, series[present].astype(
-            series.dtype.numpy_dtype))])
+        return _joined(series.index, [(present, money_series(series[present].astype(
+            series.dtype.numpy_dtype)))])
     if series.dtype == object and len(series):
-        parts = _numbers_among(series)
-        if parts:  # XLSX and JSON give numbers among empty cells and text
-            rest = ~np.logical_or.reduce([where for where, _ in parts])
-            if rest.any():
-                parts.append((rest, series[rest]))
-            return _joined(series.index, parts)
-    index = series.index
-    sen = pd.Series(pd.NA, index=index, dtype="Int64")
-    lost = pd.Series(False, index=index)
-    error = pd.Series(None, index=index, dtype=object)
+        # XLSX and Python's json give numbers among empty cells and text: each kind of cell
+        # takes its own path.
+        return _joined(series.index, [(where, read(cells))
+                                      for where, cells, read in _by_kind(series)])
+    sen, lost, error = _no_sen(series.index)
     if series.dtype.kind in "if":
         # The rest are numbers too (more decimals, too large, not finite): read as text,
         # 1.005 would look like Indonesian thousands.
@@ -319,27 +315,40 @@ def money_series(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return sen, lost, error
 
 
-def _numbers_among(series: pd.Series) -> list[tuple[np.ndarray, pd.Series]]:
-    """The cells of an object column that hold floats, and ints within ±2^62, each kind as
-    NumPy numbers with where they are (bool, a subclass of int, is no number here; other
-    kinds of number go cell by cell)."""
+def _no_sen(index: pd.Index) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """money_series' results before any cell is read: no sen, nothing lost, no error."""
+    return (pd.Series(pd.NA, index=index, dtype="Int64"), pd.Series(False, index=index),
+            pd.Series(None, index=index, dtype=object))
+
+
+def _by_kind(series: pd.Series) -> list[tuple[np.ndarray, pd.Series, Callable]]:
+    """An object column's cells by kind, where they are and how each kind is read: floats,
+    and ints within ±2^62, as NumPy numbers; text and missing cells as text; anything else
+    (bool, Decimal, another kind of number) cell by cell."""
     kinds = series.map(type)
     floats = kinds.isin((float, np.float64)).to_numpy(dtype=bool)
     ints = kinds.isin((int, np.int64)).to_numpy(dtype=bool, copy=True)
     if ints.any():
         ints[ints] = series[ints].map(lambda v: -(2**62) < v < 2**62).to_numpy(dtype=bool)
-    return [(where, series[where].astype(dtype))
-            for where, dtype in ((floats, "float64"), (ints, "int64")) if where.any()]
+    text = kinds.isin((str, type(None))).to_numpy(dtype=bool)
+    other = ~(floats | ints | text)
+    return [(where, series[where].astype(dtype), read) for where, dtype, read in (
+        (floats, "float64", money_series), (ints, "int64", money_series),
+        (text, STR, money_series), (other, object, _cell_by_cell)) if where.any()]
+
+
+def _cell_by_cell(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    sen, lost, error = _no_sen(series.index)
+    _each_sen(series, sen, lost, error)
+    return sen, lost, error
 
 
 def _joined(index: pd.Index, parts) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """money_series over PARTS of a column, (where, cells) each, put together by position."""
-    sen = pd.Series(pd.NA, index=index, dtype="Int64")
-    lost = pd.Series(False, index=index)
-    error = pd.Series(None, index=index, dtype=object)
-    for where, cells in parts:
+    """money_series' results for PARTS of a column, (where, results) each, put together by
+    position."""
+    sen, lost, error = _no_sen(index)
+    for where, (part_sen, part_lost, part_error) in parts:
         at = np.flatnonzero(where)
-        part_sen, part_lost, part_error = money_series(cells)
         sen.iloc[at] = part_sen.array
         lost.iloc[at] = part_lost.to_numpy(dtype=bool)
         error.iloc[at] = part_error.to_numpy(dtype=object)
@@ -369,8 +378,6 @@ def _text_sen(series: pd.Series, sen: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         series = series.astype(object)
     text = series.astype(STR).str.strip()
-    if series.dtype == object:  # a Decimal or NumPy number written as text is no rupiah text
-        text = text.where(series.map(type).isin((str,)))
     plain = text.str.fullmatch(_PLAIN).fillna(False).astype(bool)
     if plain.any():
         values = text[plain].astype("float64").to_numpy()  # Arrow's parser, in C++

@@ -475,7 +475,7 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
         return
     if prepared.contracts is not None:
         _write_contracts(conn, prepared.contracts.assign(load_id=load_id), load_id)
-    stated = _count_stated(conn, load_id, dataset)
+    stated = _count_known(conn, load_id, dataset)
     if rows is None:
         if not stated:
             _write_all_new(conn, prepared, result, report)
@@ -503,14 +503,6 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
     conn.execute(insert(SOURCES).from_select([*rows.c.keys(), "load_id"], new))
     _list_load_wide(conn, load_id)
     report(0.7)
-
-
-def _count_stated(conn: Connection, load_id: int, dataset: str) -> int:
-    """How many of the packages listed under LOAD_ID DATASET already states."""
-    k, s = KEYS.c, SOURCES.c
-    return conn.execute(select(func.count()).select_from(KEYS.join(SOURCES, and_(
-        s.kind == k.kind, s.code == k.code, s.dataset == dataset))).where(
-        k.load_id == load_id)).scalar()
 
 
 def _write_all_new(conn: Connection, prepared: Prepared, result: LoadResult, report) -> None:
@@ -568,10 +560,12 @@ def _count_listed(conn: Connection, load_id: int) -> int:
     return conn.execute(select(func.count()).where(KEYS.c.load_id == load_id)).scalar()
 
 
-def _count_known(conn: Connection, load_id: int) -> int:
-    """How many of the load's listed packages some dataset already stated."""
+def _count_known(conn: Connection, load_id: int, dataset: str | None = None) -> int:
+    """How many of the packages listed under LOAD_ID some dataset (or DATASET) already
+    states."""
     k, s = KEYS.c, SOURCES.c
-    known = exists().where(s.kind == k.kind, s.code == k.code)
+    known = exists().where(s.kind == k.kind, s.code == k.code,
+                           *([s.dataset == dataset] if dataset else []))
     return conn.execute(select(func.count()).where(k.load_id == load_id, known)).scalar()
 
 

@@ -133,10 +133,10 @@ _ENGLISH_DETAILS = [(re.compile(pattern), english) for pattern, english in (
 )]
 
 
-# Where the next of several joined details starts (not at a "; " inside a column's name).
-_NEXT_DETAIL = re.compile("; (?=" + "|".join(map(re.escape, (
-    "Pagu, HPS atau ", "Nilai kontrak ", "Angka dirusak Excel (", "Penghematan ",
-    "Pagu tidak ada", "HPS tidak ada", "Belum ada nilai kontrak"))) + ")")
+# Where the next of several joined details starts (not at a "; " inside a column's name):
+# at the words each detail above begins with.
+_NEXT_DETAIL = re.compile("; (?=" + "|".join(
+    re.escape(re.match(r"[^\\(]*", p.pattern).group()) for p, _ in _ENGLISH_DETAILS) + ")")
 
 
 def details_in_english(text: str) -> str:
