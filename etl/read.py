@@ -10,7 +10,9 @@ import csv
 import io
 import itertools
 import json
+import logging
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +76,12 @@ def _find_header(rows: list[list]) -> tuple[int, layouts.Layout] | None:
 
 
 def _read_spreadsheet(path: Path) -> RawTable:
+    return _read_typed_xlsx(path) or _read_spreadsheet_cells(path)
+
+
+def _read_spreadsheet_cells(path: Path) -> RawTable:
+    """Any spreadsheet, cell by cell: the header may lie below title rows and on any sheet,
+    and a column may mix numbers, dates and text."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -96,6 +104,86 @@ def _read_spreadsheet(path: Path) -> RawTable:
         first_rows = first_rows or rows
     header = first_rows[0] if first_rows else []
     raise _unknown_layout(path, header, f" (lembar: {', '.join(book.sheet_names)})")
+
+
+# Text as pandas' Arrow-backed text (what the CSV reader gives), whole numbers as nullable
+# Int64 (a missing cell would make them floats); the rest as Arrow converts it.
+_TYPED_COLUMNS = {pa.string(): pd.StringDtype("pyarrow", na_value=float("nan")),
+                  pa.large_string(): pd.StringDtype("pyarrow", na_value=float("nan")),
+                  pa.int64(): pd.Int64Dtype()}.get
+
+
+def _read_typed_xlsx(path: Path) -> RawTable | None:
+    """The usual export, read by fastexcel into typed columns without a Python object per
+    cell: an XLSX whose first sheet starts at A1 with a known layout's header and in which
+    every column holds one kind of value (numbers, text or dates) in every row. Cleaning
+    such columns takes the paths CSV and JSON take. None for any other spreadsheet, which
+    the cell-by-cell reader then reads (and explains, where it cannot)."""
+    if path.suffix.lower() not in {".xlsx", ".xlsm"} or not _first_sheet_starts_at_a1(path):
+        return None
+    import fastexcel
+
+    # fastexcel notes a column without values, read as empty text; the note is not for users.
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)
+    try:
+        reader = fastexcel.read_excel(str(path))
+        # Every row decides a column's type, and a second type in it is an error: sampling
+        # rows would make a text cell below the sample an empty number.
+        sheet = reader.load_sheet(0, header_row=0, dtype_coercion="strict",
+                                  schema_sample_rows=None)
+        columns = sheet.selected_columns
+        header = [c.name.strip() for c in columns]
+        layout = layouts.recognise(header)
+        # A blank or repeated header cell gets the cell-by-cell reader's own name.
+        named = all(c.column_name_from == "looked_up" for c in columns)
+        if layout is None or not named or _unique(header) != header:
+            return None
+        table = sheet.to_arrow()
+    except Exception:  # fastexcel's own errors, a mixed column among them
+        return None
+    frame = table.rename_columns(header).to_pandas(types_mapper=_TYPED_COLUMNS,
+                                                   self_destruct=True)
+    return RawTable(frame, layout, 1, reader.sheet_names[0])
+
+
+_RELATION = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
+_FIRST_SHEET_ID = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\s(?:\w+:)?id=\"([^\"]+)\"")
+_FIRST_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(/?)>")
+
+
+def _first_sheet_starts_at_a1(path: Path) -> bool:
+    """Whether the first cell of the first sheet's XML is A1 holding a value. A reader that
+    skips empty leading rows or columns (fastexcel does) then numbers rows as the sheet
+    does, and a reject's row number is the one the analyst sees."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            sheet = _first_sheet_member(book)
+            if sheet is None:
+                return False
+            with book.open(sheet) as f:
+                head = f.read(1 << 16)
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return False
+    data = head.find(b"sheetData")
+    cell = _FIRST_CELL.search(head, data) if data >= 0 else None
+    if cell is None or cell.group(2):  # no cell, or an empty one (a style alone)
+        return False
+    return re.search(rb'\sr="A1"', cell.group(1)) is not None
+
+
+def _first_sheet_member(book: zipfile.ZipFile) -> str | None:
+    """The zip member holding the workbook's first sheet, as workbook.xml lists them."""
+    found = _FIRST_SHEET_ID.search(book.read("xl/workbook.xml"))
+    if found is None:
+        return None
+    for relation in _RELATION.findall(book.read("xl/_rels/workbook.xml.rels")):
+        if re.search(rb'\sId="' + re.escape(found.group(1)) + rb'"', relation):
+            target = re.search(rb'\sTarget="([^"]+)"', relation)
+            if target is None:
+                return None
+            name = target.group(1).decode()
+            return name.lstrip("/") if name.startswith("/") else f"xl/{name}"
+    return None
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -275,3 +275,89 @@ def test_money_series_agrees_with_parse_money_on_every_form():
         assert (got, bool(lost.iloc[i])) == (expected, expected_lost), cell
         assert (None if pd.isna(error.iloc[i]) else error.iloc[i]) == expected_error, cell
     assert sen.iloc[7] == 99_999_999_999_999_999
+
+
+def _xlsx_rows(count=3):
+    """RESULTS with real date cells, one empty column and a thousand-row tail: what an
+    analyst's own spreadsheet holds besides the export's text dates."""
+    from datetime import datetime
+
+    from .builders import RESULTS
+
+    tail = [dict(RESULTS[1], kd_tender=20_000_000 + i, nama_paket=f"Paket {i}")
+            for i in range(count)]
+    rows = [dict(r, catatan=None) for r in RESULTS + tail]
+    for r in rows:  # a date column holds date cells only, or it is a mixed column
+        r["tgl_pengumuman_tender"] = datetime.fromisoformat(r["tgl_pengumuman_tender"])
+    rows[0]["tgl_pengumuman_tender"] = datetime(2025, 3, 18, 9, 30)
+    return rows
+
+
+def _both_readers(path):
+    from etl import read
+    from etl.rows import clean_table
+
+    typed = read._read_typed_xlsx(path)
+    cells = read._read_spreadsheet_cells(path)
+    dtypes = typed.frame.dtypes.to_dict() if typed else None  # cleaning empties the frame
+    return dtypes, cells, (clean_table(typed) if typed else None), clean_table(cells)
+
+
+def test_typed_xlsx_reader_cleans_to_what_the_cell_reader_gives(tmp_path):
+    """The usual export takes the typed reader (columns of numbers, text and dates, no Python
+    object per cell); every cleaned value, reject and row number is the cell reader's."""
+    from .builders import write_xlsx
+
+    rows = _xlsx_rows(1200)
+    rows[3]["pagu"] = 1e30  # a reject: its row number and raw cells must agree too
+    rows[4]["kd_tender"] = rows[5]["kd_tender"]  # one code, two names: both rejected
+    rows.insert(10, {k: None for k in rows[0]})  # a blank row, skipped
+    path = write_xlsx(tmp_path / "hasil.xlsx", rows)
+    dtypes, cells, fast, slow = _both_readers(path)
+    assert dtypes is not None, "the typed reader declined a plain export"
+    assert dtypes["pagu"] == np.float64 and dtypes["tgl_pengumuman_tender"].kind == "M"
+    assert dtypes["nama_paket"] == "str" and cells.header_row == 1
+    values = [c.frame.astype(object).where(c.frame.notna(), None) for c in (fast, slow)]
+    pd.testing.assert_frame_equal(*values)  # the same cells, missing or not, in any dtype
+    assert fast.skipped == slow.skipped == 1
+    assert [(r["row_number"], r["reason"], r["raw"]) for r in fast.rejects] == \
+        [(r["row_number"], r["reason"], r["raw"]) for r in slow.rejects]
+    assert [r["row_number"] for r in fast.rejects] == [5, 6, 7]
+    assert fast.frame["announced_on"].tolist()[:2] == ["2025-03-18", "2025-02-11"]
+    assert fast.frame["hps"].tolist()[:2] == [149_932_118_761, 99_999_533_478]
+
+
+@pytest.mark.parametrize("case", ["title_rows", "empty_leading_rows", "empty_leading_column",
+                                  "text_below_a_thousand_numbers", "blank_header_cell",
+                                  "layout_on_second_sheet"])
+def test_typed_xlsx_reader_leaves_other_spreadsheets_to_the_cell_reader(tmp_path, case):
+    """Where the typed reader would number rows differently, turn a late text cell into an
+    empty number, or miss the header, it declines, and the cell reader reads the file."""
+    from openpyxl import load_workbook
+
+    from .builders import write_xlsx
+
+    rows = _xlsx_rows(1200)
+    if case == "text_below_a_thousand_numbers":
+        rows[-1]["pagu"] = "Rp 1.000.000,00"
+    path = write_xlsx(tmp_path / "lain.xlsx", rows,
+                      title_rows=[["Rekap 2025"]] if case == "title_rows" else ())
+    book = load_workbook(path)
+    sheet = book.active
+    if case == "empty_leading_rows":
+        sheet.insert_rows(1, 2)
+    elif case == "empty_leading_column":
+        sheet.insert_cols(1)
+    elif case == "blank_header_cell":
+        sheet.cell(2, sheet.max_column + 1).value = "catatan tanpa judul kolom"
+    elif case == "layout_on_second_sheet":
+        notes = book.create_sheet("Catatan", 0)
+        notes["A1"] = "Sumber: LPSE"
+    book.save(path)
+    dtypes, cells, _, slow = _both_readers(path)
+    assert dtypes is None
+    assert len(slow.frame) == len(rows)
+    expected_header = {"title_rows": 2, "empty_leading_rows": 3}.get(case, 1)
+    assert cells.header_row == expected_header
+    if case == "text_below_a_thousand_numbers":
+        assert slow.frame["pagu"].iloc[-1] == 100_000_000
