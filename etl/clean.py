@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 EMPTY = {"", "null", "none", "nan", "nat", "-", "--", "—", "n/a", "#n/a", "tidak ada"}
 # Text that means "no value yet" rather than a broken number.
@@ -270,11 +271,15 @@ def _unusual_text(text: pd.Series) -> pd.Series:
 def code_series(series: pd.Series) -> pd.Series:
     """clean_code over a column, vectorised: `4333194.0` → `4333194`, text kept as text."""
     if pd.api.types.is_float_dtype(series):
-        whole = series.notna() & (series % 1 == 0)
-        out = series.astype(object).where(series.notna(), None)
-        out[whole] = series[whole].astype("int64").astype(str)
-        fraction = series.notna() & ~whole
-        out[fraction] = series[fraction].astype(str)
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):  # NaN and inf are not whole: no warning
+            whole = (values % 1 == 0) & (np.abs(values) < 2.0**63)
+        # Whole numbers become text in Arrow, without a Python string per cell.
+        digits = pa.array(np.where(whole, values, 0).astype(np.int64), mask=~whole)
+        out = pd.Series(digits.cast(pa.string()), index=series.index, dtype=STR)
+        fraction = ~whole & ~np.isnan(values)
+        if fraction.any():
+            out[fraction] = series[fraction].astype(str)
         return out
     text = series.astype(STR).str.strip().str.replace(r"^([0-9]+)\.0+\Z", r"\1", regex=True)
     empty = (text.isna() | text.str.lower().isin(EMPTY)).fillna(True).astype(bool)

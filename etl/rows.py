@@ -116,7 +116,9 @@ def _empty(series: pd.Series) -> pd.Series:
 def _blank_or_total(used: pd.DataFrame, frame: pd.DataFrame, code_col: str | None) -> pd.Series:
     """Rows with nothing in them, and the TOTAL / JUMLAH rows analysts add at the bottom."""
     # Only a row without a real code can be blank or a total row: look closer at those alone.
-    if code_col:
+    if code_col and pd.api.types.is_numeric_dtype(frame[code_col]):
+        candidates = frame[code_col].isna()  # a number says neither "total" nor "-"
+    elif code_col:
         code = frame[code_col]
         said_total = code.astype(clean.STR).str.contains(_TOTAL_ROW, case=False, regex=True)
         candidates = _empty(code) | said_total.fillna(False).astype(bool)
