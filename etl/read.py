@@ -134,9 +134,7 @@ def _read_typed_xlsx(path: Path) -> RawTable | None:
         columns = sheet.selected_columns
         header = [c.name.strip() for c in columns]
         layout = layouts.recognise(header)
-        # A blank or repeated header cell gets the cell-by-cell reader's own name.
-        named = all(c.column_name_from == "looked_up" for c in columns)
-        if layout is None or not named or _unique(header) != header:
+        if layout is None or not _as_written(header, columns):
             return None
         table = sheet.to_arrow()
     except Exception:  # fastexcel's own errors, a mixed column among them
@@ -146,9 +144,21 @@ def _read_typed_xlsx(path: Path) -> RawTable | None:
     return RawTable(frame, layout, 1, reader.sheet_names[0])
 
 
+def _as_written(header: list[str], columns) -> bool:
+    """Whether fastexcel named every column by its header cell, as the cell-by-cell reader
+    does. A blank cell it names __UNNAMED__n and a repeated one name_1 (which could also be
+    a real header: such a file is left to the other reader too)."""
+    names = set(header)
+    renamed = (re.fullmatch(r"(.+)_[0-9]+", n) for n in header)
+    return (all(c.column_name_from == "looked_up" for c in columns)
+            and _unique(header) == header and not any(m and m[1] in names for m in renamed))
+
+
 _RELATION = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
 _FIRST_SHEET_ID = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\s(?:\w+:)?id=\"([^\"]+)\"")
-_FIRST_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(/?)>")
+# A cell element: its attributes, and what it holds where it is not empty (<c .../>).
+_FIRST_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)\b")
 
 
 def _first_sheet_starts_at_a1(path: Path) -> bool:
@@ -166,7 +176,7 @@ def _first_sheet_starts_at_a1(path: Path) -> bool:
         return False
     data = head.find(b"sheetData")
     cell = _FIRST_CELL.search(head, data) if data >= 0 else None
-    if cell is None or cell.group(2):  # no cell, or an empty one (a style alone)
+    if cell is None or not _VALUE.search(cell.group(2) or b""):  # none, or a style alone
         return False
     return re.search(rb'\sr="A1"', cell.group(1)) is not None
 

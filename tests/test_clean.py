@@ -329,11 +329,13 @@ def test_typed_xlsx_reader_cleans_to_what_the_cell_reader_gives(tmp_path):
 
 @pytest.mark.parametrize("case", ["title_rows", "empty_leading_rows", "empty_leading_column",
                                   "text_below_a_thousand_numbers", "blank_header_cell",
+                                  "repeated_header_cell", "styled_empty_a1",
                                   "layout_on_second_sheet"])
 def test_typed_xlsx_reader_leaves_other_spreadsheets_to_the_cell_reader(tmp_path, case):
     """Where the typed reader would number rows differently, turn a late text cell into an
     empty number, or miss the header, it declines, and the cell reader reads the file."""
     from openpyxl import load_workbook
+    from openpyxl.styles import Font
 
     from .builders import write_xlsx
 
@@ -350,6 +352,12 @@ def test_typed_xlsx_reader_leaves_other_spreadsheets_to_the_cell_reader(tmp_path
         sheet.insert_cols(1)
     elif case == "blank_header_cell":
         sheet.cell(2, sheet.max_column + 1).value = "catatan tanpa judul kolom"
+    elif case == "repeated_header_cell":
+        sheet.cell(1, sheet.max_column + 1).value = "nama_paket"
+        sheet.cell(2, sheet.max_column).value = "nama kedua"
+    elif case == "styled_empty_a1":  # the data from B1, A1 an empty cell with a style
+        sheet.insert_cols(1)
+        sheet["A1"].font = Font(bold=True)
     elif case == "layout_on_second_sheet":
         notes = book.create_sheet("Catatan", 0)
         notes["A1"] = "Sumber: LPSE"
