@@ -273,7 +273,7 @@ def code_series(series: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(series):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         with np.errstate(invalid="ignore"):  # NaN and inf are not whole: no warning
-            whole = (values % 1 == 0) & (np.abs(values) < 2.0**63)
+            whole = (values % 1 == 0) & (values >= -(2.0**63)) & (values < 2.0**63)
         # Whole numbers become text in Arrow, without a Python string per cell.
         digits = pa.array(np.where(whole, values, 0).astype(np.int64), mask=~whole)
         out = pd.Series(digits.cast(pa.string()), index=series.index, dtype=STR)

@@ -116,9 +116,9 @@ _TYPED_COLUMNS = {pa.string(): pd.StringDtype("pyarrow", na_value=float("nan")),
 def _read_typed_xlsx(path: Path) -> RawTable | None:
     """The usual export, read by fastexcel into typed columns without a Python object per
     cell: an XLSX whose first sheet starts at A1 with a known layout's header and in which
-    every column holds one kind of value (numbers, text or dates) in every row. Cleaning
-    such columns takes the paths CSV and JSON take. None for any other spreadsheet, which
-    the cell-by-cell reader then reads (and explains, where it cannot)."""
+    every column holds numbers, text or true/false alone, in every row. Cleaning such
+    columns takes the paths CSV and JSON take. None for any other spreadsheet, which the
+    cell-by-cell reader then reads (and explains, where it cannot)."""
     if path.suffix.lower() not in {".xlsx", ".xlsm"} or not _first_sheet_starts_at_a1(path):
         return None
     import fastexcel
@@ -134,7 +134,8 @@ def _read_typed_xlsx(path: Path) -> RawTable | None:
         columns = sheet.selected_columns
         header = [c.name.strip() for c in columns]
         layout = layouts.recognise(header)
-        if layout is None or not _as_written(header, columns):
+        if layout is None or not _as_written(header, columns) or \
+                any(c.dtype not in _PLAIN_TYPES for c in columns):
             return None
         table = sheet.to_arrow()
     except Exception:  # fastexcel's own errors, a mixed column among them
@@ -142,6 +143,12 @@ def _read_typed_xlsx(path: Path) -> RawTable | None:
     frame = table.rename_columns(header).to_pandas(types_mapper=_TYPED_COLUMNS,
                                                    self_destruct=True)
     return RawTable(frame, layout, 1, reader.sheet_names[0])
+
+
+# Cells formatted as dates or times fastexcel reads otherwise than python-calamine: an
+# amount past 9999-12-31 as empty, a time of day as a date in 1899. The exports hold dates
+# as text; a sheet with date cells is read cell by cell.
+_PLAIN_TYPES = {"float", "int", "string", "boolean"}
 
 
 def _as_written(header: list[str], columns) -> bool:
@@ -154,11 +161,19 @@ def _as_written(header: list[str], columns) -> bool:
             and _unique(header) == header and not any(m and m[1] in names for m in renamed))
 
 
+# XML attributes may be quoted either way.
 _RELATION = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
-_FIRST_SHEET_ID = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\s(?:\w+:)?id=\"([^\"]+)\"")
+_FIRST_SHEET_ID = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\s(?:\w+:)?id=[\"']([^\"']+)[\"']")
 # A cell element: its attributes, and what it holds where it is not empty (<c .../>).
 _FIRST_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
-_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)\b")
+# A value that is not empty: <v>…</v>, or inline text <is><t>…</t></is>. (An empty <v></v>
+# is what an uncalculated formula leaves; calamine reads it as no value.)
+_VALUE = re.compile(rb"<(?:\w+:)?(?:v|t)\b[^>/]*>[^<]")
+
+
+def _attribute(element: bytes, name: bytes) -> bytes | None:
+    found = re.search(rb"\s" + name + rb"=[\"']([^\"']*)[\"']", element)
+    return found.group(1) if found else None
 
 
 def _first_sheet_starts_at_a1(path: Path) -> bool:
@@ -178,7 +193,7 @@ def _first_sheet_starts_at_a1(path: Path) -> bool:
     cell = _FIRST_CELL.search(head, data) if data >= 0 else None
     if cell is None or not _VALUE.search(cell.group(2) or b""):  # none, or a style alone
         return False
-    return re.search(rb'\sr="A1"', cell.group(1)) is not None
+    return _attribute(cell.group(1), b"r") == b"A1"
 
 
 def _first_sheet_member(book: zipfile.ZipFile) -> str | None:
@@ -187,11 +202,11 @@ def _first_sheet_member(book: zipfile.ZipFile) -> str | None:
     if found is None:
         return None
     for relation in _RELATION.findall(book.read("xl/_rels/workbook.xml.rels")):
-        if re.search(rb'\sId="' + re.escape(found.group(1)) + rb'"', relation):
-            target = re.search(rb'\sTarget="([^"]+)"', relation)
-            if target is None:
+        if _attribute(relation, b"Id") == found.group(1):
+            target = _attribute(relation, b"Target")
+            if not target:
                 return None
-            name = target.group(1).decode()
+            name = target.decode()
             return name.lstrip("/") if name.startswith("/") else f"xl/{name}"
     return None
 

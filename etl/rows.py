@@ -277,13 +277,5 @@ def _duplicates(out: pd.DataFrame, bad, layout, used, row_numbers) -> tuple[list
 
 
 def _raw_json(row: pd.Series) -> str:
-    values = {str(k): (None if clean.is_empty(v) else _raw_text(v)) for k, v in row.items()}
+    values = {str(k): (None if clean.is_empty(v) else str(v)) for k, v in row.items()}
     return json.dumps(values, ensure_ascii=False)
-
-
-def _raw_text(value) -> str:
-    """A cell as the analyst wrote it; a date cell of the typed XLSX reader as the cell
-    reader shows it (a day alone where it has no time of day)."""
-    if isinstance(value, pd.Timestamp):
-        return str(value.date() if value == value.normalize() else value.to_pydatetime())
-    return str(value)

@@ -130,6 +130,18 @@ def test_codes_keep_64_bit_ids_exact():
     assert clean_code(" D107 ") == "D107"
 
 
+def test_numeric_code_columns_become_text_as_clean_code_writes_them():
+    """Whole numbers within int64 as digits (-2^63 included), others as Python writes the
+    float: never a wrapped int64."""
+    from etl.clean import code_series
+
+    values = [4333194.0, np.nan, 10018467000.0, -5.0, -(2.0**63), 1.5, 1e19, np.inf]
+    got = code_series(pd.Series(values)).tolist()
+    assert pd.isna(got.pop(1))
+    assert got[:4] == ["4333194", "10018467000", "-5", "-9223372036854775808"]
+    assert got[4:] == ["1.5", "1e+19", "inf"]
+
+
 def test_cleaning_in_slices_gives_what_one_pass_gives(tmp_path, monkeypatch):
     """Long files are cleaned rows.SLICE_ROWS at a time; where the slices end changes nothing."""
     from etl import rows as rows_module
@@ -278,19 +290,13 @@ def test_money_series_agrees_with_parse_money_on_every_form():
 
 
 def _xlsx_rows(count=3):
-    """RESULTS with real date cells, one empty column and a thousand-row tail: what an
-    analyst's own spreadsheet holds besides the export's text dates."""
-    from datetime import datetime
-
+    """RESULTS with one empty column and a thousand-row tail, the dates as text (as the
+    exports hold them)."""
     from .builders import RESULTS
 
     tail = [dict(RESULTS[1], kd_tender=20_000_000 + i, nama_paket=f"Paket {i}")
             for i in range(count)]
-    rows = [dict(r, catatan=None) for r in RESULTS + tail]
-    for r in rows:  # a date column holds date cells only, or it is a mixed column
-        r["tgl_pengumuman_tender"] = datetime.fromisoformat(r["tgl_pengumuman_tender"])
-    rows[0]["tgl_pengumuman_tender"] = datetime(2025, 3, 18, 9, 30)
-    return rows
+    return [dict(r, catatan=None) for r in RESULTS + tail]
 
 
 def _both_readers(path):
@@ -304,7 +310,7 @@ def _both_readers(path):
 
 
 def test_typed_xlsx_reader_cleans_to_what_the_cell_reader_gives(tmp_path):
-    """The usual export takes the typed reader (columns of numbers, text and dates, no Python
+    """The usual export takes the typed reader (columns of numbers and text, no Python
     object per cell); every cleaned value, reject and row number is the cell reader's."""
     from .builders import write_xlsx
 
@@ -315,25 +321,30 @@ def test_typed_xlsx_reader_cleans_to_what_the_cell_reader_gives(tmp_path):
     path = write_xlsx(tmp_path / "hasil.xlsx", rows)
     dtypes, cells, fast, slow = _both_readers(path)
     assert dtypes is not None, "the typed reader declined a plain export"
-    assert dtypes["pagu"] == np.float64 and dtypes["tgl_pengumuman_tender"].kind == "M"
-    assert dtypes["nama_paket"] == "str" and cells.header_row == 1
+    assert dtypes["pagu"] == dtypes["kd_tender"] == np.float64
+    assert dtypes["nama_paket"] == dtypes["tgl_pengumuman_tender"] == "str"
+    assert cells.header_row == 1
     values = [c.frame.astype(object).where(c.frame.notna(), None) for c in (fast, slow)]
     pd.testing.assert_frame_equal(*values)  # the same cells, missing or not, in any dtype
     assert fast.skipped == slow.skipped == 1
     assert [(r["row_number"], r["reason"], r["raw"]) for r in fast.rejects] == \
         [(r["row_number"], r["reason"], r["raw"]) for r in slow.rejects]
     assert [r["row_number"] for r in fast.rejects] == [5, 6, 7]
-    assert fast.frame["announced_on"].tolist()[:2] == ["2025-03-18", "2025-02-11"]
+    assert fast.frame["code"].tolist()[:2] == ["10018467000", "10011868000"]
     assert fast.frame["hps"].tolist()[:2] == [149_932_118_761, 99_999_533_478]
 
 
 @pytest.mark.parametrize("case", ["title_rows", "empty_leading_rows", "empty_leading_column",
                                   "text_below_a_thousand_numbers", "blank_header_cell",
                                   "repeated_header_cell", "styled_empty_a1",
-                                  "layout_on_second_sheet"])
+                                  "uncalculated_formula_in_a1", "date_cells",
+                                  "money_formatted_as_date", "layout_on_second_sheet"])
 def test_typed_xlsx_reader_leaves_other_spreadsheets_to_the_cell_reader(tmp_path, case):
     """Where the typed reader would number rows differently, turn a late text cell into an
-    empty number, or miss the header, it declines, and the cell reader reads the file."""
+    empty number, read a date cell otherwise, or miss the header, it declines, and the cell
+    reader reads the file."""
+    from datetime import datetime
+
     from openpyxl import load_workbook
     from openpyxl.styles import Font
 
@@ -342,8 +353,11 @@ def test_typed_xlsx_reader_leaves_other_spreadsheets_to_the_cell_reader(tmp_path
     rows = _xlsx_rows(1200)
     if case == "text_below_a_thousand_numbers":
         rows[-1]["pagu"] = "Rp 1.000.000,00"
-    path = write_xlsx(tmp_path / "lain.xlsx", rows,
-                      title_rows=[["Rekap 2025"]] if case == "title_rows" else ())
+    if case == "date_cells":
+        for r in rows:
+            r["tgl_pengumuman_tender"] = datetime.fromisoformat(r["tgl_pengumuman_tender"])
+    titled = case in ("title_rows", "uncalculated_formula_in_a1")
+    path = write_xlsx(tmp_path / "lain.xlsx", rows, title_rows=[["Rekap 2025"]] if titled else ())
     book = load_workbook(path)
     sheet = book.active
     if case == "empty_leading_rows":
@@ -358,6 +372,12 @@ def test_typed_xlsx_reader_leaves_other_spreadsheets_to_the_cell_reader(tmp_path
     elif case == "styled_empty_a1":  # the data from B1, A1 an empty cell with a style
         sheet.insert_cols(1)
         sheet["A1"].font = Font(bold=True)
+    elif case == "uncalculated_formula_in_a1":  # openpyxl leaves its value empty: <v></v>
+        sheet["A1"] = '="Rekap " & 2025'
+    elif case == "money_formatted_as_date":  # Rp1,5 miliar is a date in the year 6006
+        pagu = [c.value for c in sheet[1]].index("pagu") + 1
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=pagu, max_col=pagu):
+            cell.number_format = "yyyy-mm-dd"
     elif case == "layout_on_second_sheet":
         notes = book.create_sheet("Catatan", 0)
         notes["A1"] = "Sumber: LPSE"
@@ -365,7 +385,10 @@ def test_typed_xlsx_reader_leaves_other_spreadsheets_to_the_cell_reader(tmp_path
     dtypes, cells, _, slow = _both_readers(path)
     assert dtypes is None
     assert len(slow.frame) == len(rows)
-    expected_header = {"title_rows": 2, "empty_leading_rows": 3}.get(case, 1)
+    expected_header = {"title_rows": 2, "uncalculated_formula_in_a1": 2,
+                       "empty_leading_rows": 3}.get(case, 1)
     assert cells.header_row == expected_header
     if case == "text_below_a_thousand_numbers":
         assert slow.frame["pagu"].iloc[-1] == 100_000_000
+    assert slow.frame["pagu"].iloc[0] == 150_000_000_000
+    assert slow.frame["announced_on"].iloc[0] == "2025-03-18"
