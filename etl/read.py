@@ -106,11 +106,9 @@ def _read_spreadsheet_cells(path: Path) -> RawTable:
     raise _unknown_layout(path, header, f" (lembar: {', '.join(book.sheet_names)})")
 
 
-# Text as pandas' Arrow-backed text (what the CSV reader gives), whole numbers as nullable
-# Int64 (a missing cell would make them floats); the rest as Arrow converts it.
-_TYPED_COLUMNS = {pa.string(): pd.StringDtype("pyarrow", na_value=float("nan")),
-                  pa.large_string(): pd.StringDtype("pyarrow", na_value=float("nan")),
-                  pa.int64(): pd.Int64Dtype()}.get
+# Whole numbers as nullable Int64 (a missing cell would make them floats); the rest as
+# pandas converts Arrow's (text as its Arrow-backed "str", what the CSV reader gives).
+_TYPED_COLUMNS = {pa.int64(): pd.Int64Dtype()}.get
 
 
 def _read_typed_xlsx(path: Path) -> RawTable | None:

@@ -121,11 +121,9 @@ class Stage:
 
     def copy(self, conn: Connection, frame: pd.DataFrame) -> Table:
         """FRAME's source rows copied into the load's temporary table: on PostgreSQL, where
-        the rows come in the prepared frame (SQLite's come staged, but for a caller that
-        hands it a frame)."""
+        the rows come in the prepared frame (on SQLite they are always staged)."""
         conn.execute(CreateTable(LOAD_ROWS, if_not_exists=True))
-        conn.exec_driver_sql(f"DELETE FROM {LOAD_ROWS.name}" if self.sqlite
-                             else f"TRUNCATE {LOAD_ROWS.name}")
+        conn.exec_driver_sql(f"TRUNCATE {LOAD_ROWS.name}")
         insert_frame(conn, LOAD_ROWS, frame[NAMES])
         return LOAD_ROWS
 
