@@ -357,11 +357,14 @@ def callback_names(app) -> dict:
 
 
 def visit(page: Page, href: str, rng: random.Random, downloads: bool = False) -> None:
-    """Open HREF, change one filter, page the package list or drill into a chart, and now
-    and then reset the filters or download the workbook."""
+    """Open HREF, change one filter, now and then open a chart's data table, page the
+    package list or drill into a chart, and now and then reset the filters or download the
+    workbook."""
     path, _, query = href.partition("?")
     page.open(path, f"?{query}" if query else "")
     change_filter(page, rng)
+    if rng.random() < 0.3:
+        open_chart_table(page, rng)
     if not next_page(page):
         drill(page)
     if rng.random() < 0.2 and page.find("filter"):
@@ -391,6 +394,14 @@ def change_filter(page: Page, rng: random.Random) -> bool:
             page.set_prop(id_, "value", new)
             return True
     return False
+
+
+def open_chart_table(page: Page, rng: random.Random) -> bool:
+    """Open the data table under one of the charts (it is filled when opened)."""
+    openers = page.find("chart-open")
+    if openers:
+        page.set_prop(rng.choice(openers), "n_clicks", 1)
+    return bool(openers)
 
 
 def next_page(page: Page) -> bool:

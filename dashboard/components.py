@@ -219,10 +219,10 @@ def _card(label: str, value, *notes, main: bool = False):
 
 # ---- Charts and their tables ------------------------------------------------------------
 
-def make_chart_block(fig, name: str, lang: str, rows, labels, targets, basis: str,
-                     notes=()):
-    """The chart with its title as a heading, a hint when bars link somewhere, and the same
-    numbers as a table with links (keyboard and screen-reader users drill down there)."""
+def make_chart_block(fig, name: str, lang: str, rows, targets, basis: str, notes=()):
+    """The chart with its title as a heading, a hint when bars link somewhere, and a
+    disclosure for the same numbers as a table with links (keyboard and screen-reader users
+    drill down there): the table is filled when it is first opened (chart_table_id)."""
     title = fig.layout.title.text
     fig.update_layout(title_text="", margin_t=12)
     clickable = any(targets)
@@ -235,9 +235,16 @@ def make_chart_block(fig, name: str, lang: str, rows, labels, targets, basis: st
         parts.append(html.P(t("negative_note", lang, basis="HPS" if basis == "hps" else "pagu"),
                             className="hint"))
     parts += [html.P(n, className="hint") for n in notes]
-    parts.append(html.Details([html.Summary(t("chart_table", lang)),
-                               make_summary_table(rows, labels, targets, lang, basis, title)]))
+    parts.append(html.Details([
+        html.Summary(t("chart_table", lang), id=chart_table_id(name, "open")),
+        html.Div(html.P(t("loading", lang), className="empty"), id=chart_table_id(name))]))
     return html.Div(parts, className="chart-block")
+
+
+def chart_table_id(name: str, part: str = "table") -> dict:
+    """The pattern id of chart NAME's data table ("table") or of the summary line that opens
+    it ("open")."""
+    return {"type": f"chart-{part}", "name": name}
 
 
 def make_summary_table(rows, labels, targets, lang: str, basis: str, caption: str):

@@ -192,6 +192,35 @@ def click_first_bar(driver, graph_name: str) -> None:
     ActionChains(driver).move_to_element(bar).pause(0.3).click().perform()
 
 
+def open_chart_table(driver, name: str) -> list[tuple[str, str]]:
+    """Open chart NAME's data table from the keyboard, as its readers do; (text, link) of
+    each row once the table has been filled."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    def dom_id(part):
+        return json.dumps({"name": name, "type": f"chart-{part}"}, separators=(",", ":"))
+    def element(d, part):
+        return d.execute_script("return document.getElementById(arguments[0])", dom_id(part))
+    opener = element(driver, "open")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", opener)
+    opener.send_keys(Keys.ENTER)
+
+    def rows(d):
+        found = element(d, "table").find_elements(By.CSS_SELECTOR, "tbody tr")
+        return [(r.text, r.find_element(By.CSS_SELECTOR, "th a").get_attribute("href"))
+                for r in found]
+    return wait_until(driver, rows, f"the data table of the {name} chart")
+
+
+def chart_ticks(driver, name: str) -> list[str]:
+    """The labels under chart NAME's bars, as plotly drew them (name and value)."""
+    dom_id = json.dumps({"name": name, "type": "graph"}, separators=(",", ":"))
+    return driver.execute_script(
+        "const g = document.getElementById(arguments[0]).querySelector('.js-plotly-plot');"
+        "return g._fullLayout.yaxis.ticktext;", dom_id)
+
+
 def shot(driver, name: str) -> Path:
     """A screenshot of the whole page, as tall as its content; the window is restored after."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -295,6 +324,17 @@ def test_year_province_language_and_copied_link(server, demo_url, browser, tmp_p
     national = card_values(driver)
     assert national[0].startswith("Rp") and "miliar" in national[0]
     shot(driver, "desktop-overview")
+
+    # The chart's data table, filled when opened: the same provinces in the same order, with
+    # the same savings, each a link to its province.
+    rows = open_chart_table(driver, "province")
+    ticks = [tick.replace("<b>", "").replace("</b>", "").split("<br>")
+             for tick in chart_ticks(driver, "province")]
+    assert len(rows) == len(ticks) >= 30
+    for (text, href), (label, value) in zip(rows, ticks, strict=True):
+        assert text.startswith(f"{label} {value.split(' (')[0]} "), (text, label, value)
+        assert "/provinsi/" in href
+    shot(driver, "desktop-overview-table")
 
     # The year: 2024 to 2024. The URL follows, and so do the titles and the cards.
     pick(driver, "year-from", "2024")

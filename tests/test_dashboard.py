@@ -284,7 +284,19 @@ def test_province_chart(known):
     assert bar.customdata[0][1] == "Rp152.499.999,75"  # hover: the full value
     text = text_of(block)
     assert "1 paket tanpa provinsi yang dikenali" in text
-    links = find(block, lambda c: isinstance(c, dcc.Link))
+    # The data table is not in the slot: it is built when its reader opens it.
+    assert not find(block, lambda c: isinstance(c, (html.Table, dcc.Link)))
+    (opener,) = find(block, lambda c: isinstance(c, html.Summary))
+    assert opener.id == {"type": "chart-open", "name": "province"}
+    assert text_of(opener) == "Tabel data grafik ini"
+    table = build_slot(known, "chart-table", "province", state,
+                       {"period": "2023–2025", "place": ""})
+    assert text_of(find(table, lambda c: isinstance(c, html.Caption))[0]) == title
+    rows = find(table, lambda c: isinstance(c, html.Tr))[1:]
+    assert [text_of(r) for r in rows] == [
+        "Jawa Barat Rp152,5 juta 12,2% Rp1,3 miliar Rp1,1 miliar 3",
+        "Kalimantan Selatan -Rp100,0 juta -3,3% Rp3,0 miliar Rp3,1 miliar 1"]
+    links = find(table, lambda c: isinstance(c, dcc.Link))
     assert [link.href for link in links] == ["/provinsi/32", "/provinsi/63"]
 
 

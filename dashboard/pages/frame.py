@@ -2,12 +2,14 @@
 
 Flow: the URL is the state. Changing a filter writes the URL (sync_filters); a changed URL
 re-renders the view skeleton with its headline cards (render_view, one query); each chart or
-table slot in the skeleton then fills itself (fill_chart / fill_table, one query each).
-Paging or sorting the package list only refreshes that list.
+table slot in the skeleton then fills itself (fill_chart / fill_table, one query each); a
+chart's data table when its reader opens it (fill_chart_table). Paging or sorting the
+package list only refreshes that list.
 """
 
 import json
 import logging
+from functools import partial
 
 from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
@@ -92,11 +94,15 @@ def _not_found(state: ViewState):
         t("back_home", lang), href=state.drill("overview", None).href(), className="button"))
 
 
+SLOT_BUILDERS = {"chart": charts.chart_block, "chart-table": charts.chart_table}
+
+
 def build_slot(engine, kind: str, name: str, state: ViewState, meta: dict):
-    """What a chart or table slot shows; a message instead of a traceback on failure."""
-    builders = charts.CHARTS if kind == "chart" else charts.TABLES
+    """What a chart, a chart's data table ("chart-table") or a table slot shows; a message
+    instead of a traceback on failure."""
+    build = partial(SLOT_BUILDERS[kind], name) if kind in SLOT_BUILDERS else charts.TABLES[name]
     try:
-        return builders[name](engine, state, options(engine), meta)
+        return build(engine, state, options(engine), meta)
     except SQLAlchemyError:
         log.exception("slot %s/%s: database not readable", kind, name)
         return html.P(t("db_error", state.lang), className="empty", role="alert")
@@ -215,6 +221,14 @@ def register(app, engine) -> None:
     def fill_chart(slot_id, meta):
         state = ViewState.from_url(meta["path"], meta["search"])
         return build_slot(engine, "chart", slot_id["name"], state, meta)
+
+    @app.callback(Output(c.chart_table_id(MATCH), "children"),
+                  Input(c.chart_table_id(MATCH, "open"), "n_clicks"), State(c.META, "data"),
+                  prevent_initial_call=True)
+    def fill_chart_table(_clicks, meta):
+        # Each click opens or closes; an answer to a closing one refreshes what is hidden.
+        state = ViewState.from_url(meta["path"], meta["search"])
+        return build_slot(engine, "chart-table", ctx.triggered_id["name"], state, meta)
 
     @app.callback(Output({"type": "table", "name": MATCH}, "children"),
                   Input({"type": "table", "name": MATCH}, "id"), Input(c.URL, "search"),
