@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    inspect,
 )
 from sqlalchemy.sql.elements import Grouping
 
@@ -133,7 +134,7 @@ package_sources = Table(
     Column("kind", String(12), primary_key=True),  # "tender" / "non-tender"
     Column("code", String(40), primary_key=True),  # kd_tender / kd_nontender / Kode_Lelang
     Column("dataset", String(16), primary_key=True),
-    Column("load_id", Integer, ForeignKey("loads.id"), nullable=False),
+    Column("load_id", Integer, nullable=False),  # loads.id; see UNCHECKED_LOAD_IDS
     Column("snapshot", String(32), nullable=False),  # export date of the row; newer wins
     Column("row_hash", String(32), nullable=False),
     *_field_columns(),
@@ -177,6 +178,12 @@ Index("ix_packages_year_savings", packages.c.year,
       packages.c.kind, packages.c.code).ddl_if(dialect="postgresql")
 # Indexes of older hemat versions that the ones above replace.
 OBSOLETE_INDEXES = {"packages": ("ix_packages_province",)}
+# Tables whose load_id names the load that wrote the row without a foreign key: PostgreSQL
+# checks a foreign key with one query per written row, 10 s of the server's 111 s of CPU in
+# a national load (1.75M source rows). Only the loader writes them, each load's row first,
+# and nothing deletes loads. Databases made before lose the key (PostgreSQL; SQLite cannot
+# drop a constraint and keeps its cheaper check).
+UNCHECKED_LOAD_IDS = ("package_sources", "contracts")
 # A package list by name: read in name order, stopped after one page.
 Index("ix_packages_name", packages.c.name)
 Index("ix_packages_satker", packages.c.satker_code)
@@ -247,7 +254,7 @@ contracts = Table(
     Column("kind", String(12), primary_key=True),
     Column("code", String(40), primary_key=True),
     Column("version", String(10), primary_key=True),  # versi_addendum; "" when not given
-    Column("load_id", Integer, ForeignKey("loads.id"), nullable=False),
+    Column("load_id", Integer, nullable=False),  # loads.id; see UNCHECKED_LOAD_IDS
     Column("is_addendum", Boolean),
     Column("kontrak", Money),
     Column("signed_on", Date),
@@ -293,10 +300,17 @@ def sen_view(table: Table) -> Table:
     return Table(table.name, md, *cols)
 
 
+def _drop_load_foreign_keys(conn) -> None:
+    for name in UNCHECKED_LOAD_IDS:
+        for key in inspect(conn).get_foreign_keys(name):
+            if key["referred_table"] == "loads" and key["name"]:
+                conn.exec_driver_sql(f'ALTER TABLE {name} DROP CONSTRAINT "{key["name"]}"')
+
+
 def create_schema(engine) -> None:
     """Create missing tables and indexes and fill the region reference (idempotent). A
     database made by an older hemat gets the cubes added since filled from its packages."""
-    from sqlalchemy import func, insert, inspect, select
+    from sqlalchemy import func, insert, select
 
     from .regions import official_regions
 
@@ -311,6 +325,8 @@ def create_schema(engine) -> None:
                 for index in table.indexes:
                     if index.name not in have:
                         index.create(conn)
+        if conn.dialect.name == "postgresql":
+            _drop_load_foreign_keys(conn)
         if not conn.execute(select(func.count()).select_from(regions)).scalar():
             conn.execute(insert(regions), official_regions())
         new_cubes = {t.name for t in (*CUBES, flag_cube)} - before

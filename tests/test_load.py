@@ -725,3 +725,30 @@ def test_a_foreign_key_to_packages_makes_the_load_write_in_place(engine, tmp_pat
     finally:
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE catatan")
+
+
+def test_a_database_from_before_loses_its_load_foreign_keys(engine, tmp_path):
+    """Tables made when package_sources and contracts still declared load_id a foreign key
+    to loads: on PostgreSQL the key goes (each written row cost a query), SQLite keeps it;
+    loads go on either way, and the rows still name their load."""
+    from sqlalchemy import ForeignKeyConstraint, MetaData, inspect
+
+    old = MetaData()
+    schema.loads.to_metadata(old)
+    for name in schema.UNCHECKED_LOAD_IDS:
+        table = schema.metadata.tables[name]
+        table.drop(engine)
+        table.to_metadata(old).append_constraint(
+            ForeignKeyConstraint(["load_id"], ["loads.id"]))
+    old.create_all(engine, tables=[old.tables[n] for n in schema.UNCHECKED_LOAD_IDS])
+    keys = {name: inspect(engine).get_foreign_keys(name) for name in schema.UNCHECKED_LOAD_IDS}
+    assert all(k[0]["referred_table"] == "loads" for k in keys.values())
+
+    [r] = load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])
+    assert r.error is None
+    kept = {name: inspect(engine).get_foreign_keys(name) for name in schema.UNCHECKED_LOAD_IDS}
+    assert kept == ({name: [] for name in keys} if engine.dialect.name == "postgresql"
+                    else keys)
+    with engine.connect() as conn:
+        ids = conn.execute(select(schema.package_sources.c.load_id).distinct()).scalars().all()
+    assert ids == [r.load_id]
