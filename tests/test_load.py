@@ -752,3 +752,40 @@ def test_a_database_from_before_loses_its_load_foreign_keys(engine, tmp_path):
     with engine.connect() as conn:
         ids = conn.execute(select(schema.package_sources.c.load_id).distinct()).scalars().all()
     assert ids == [r.load_id]
+
+
+@POSTGRESQL_ONLY
+def test_a_role_that_does_not_own_the_tables_leaves_the_old_keys(engine, db_url):
+    """A dashboard's role may check the schema (hemat serve does) without owning the
+    tables: the old keys stay for the loader's role to drop, and nothing fails."""
+    from sqlalchemy import ForeignKeyConstraint, MetaData, inspect
+
+    from etl.db import engine_from_url
+
+    old = MetaData()
+    schema.loads.to_metadata(old)
+    table = schema.metadata.tables["contracts"]
+    table.drop(engine)
+    table.to_metadata(old).append_constraint(ForeignKeyConstraint(["load_id"], ["loads.id"]))
+    old.create_all(engine, tables=[old.tables["contracts"]])
+    role = f"hemat_reader_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        current = conn.exec_driver_sql("SELECT current_schema()").scalar()
+        conn.exec_driver_sql(f"CREATE ROLE {role}")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {current} TO {role}")
+            conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {current} TO {role}")
+        reader = engine_from_url(db_url.replace("options=", f"options=-c%20role%3D{role}%20"))
+        with reader.connect() as conn:
+            assert conn.exec_driver_sql("SELECT current_user").scalar() == role
+        schema.create_schema(reader)
+        reader.dispose()
+        assert [k["referred_table"] for k in inspect(engine).get_foreign_keys("contracts")] \
+            == ["loads"]
+        schema.create_schema(engine)
+        assert inspect(engine).get_foreign_keys("contracts") == []
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
