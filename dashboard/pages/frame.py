@@ -225,8 +225,9 @@ def register(app, engine) -> None:
     @app.callback(Output(c.chart_table_id(MATCH), "children"),
                   Input(c.chart_table_id(MATCH, "open"), "n_clicks"), State(c.META, "data"),
                   prevent_initial_call=True)
-    def fill_chart_table(_clicks, meta):
-        # Each click opens or closes; an answer to a closing one refreshes what is hidden.
+    def fill_chart_table(clicks, meta):
+        if clicks % 2 == 0:
+            raise PreventUpdate  # an even click closes the table: nothing to show
         state = ViewState.from_url(meta["path"], meta["search"])
         return build_slot(engine, "chart-table", ctx.triggered_id["name"], state, meta)
 
