@@ -707,6 +707,36 @@ def test_postgresql_work_memory_is_raised_for_the_load_alone(engine, tmp_path, m
 
 
 @POSTGRESQL_ONLY
+def test_after_a_load_the_tables_the_dashboard_reads_have_statistics(engine, tmp_path,
+                                                                     monkeypatch):
+    """Statistics and a full visibility map (for index-only scans) on every table the
+    dashboard reads. Those the load analyzed after writing them (the new packages table, the
+    cubes the next one is summed from) are only vacuumed after the commit."""
+    seen, refresh_statistics = [], etl.load.refresh_statistics
+
+    def look(engine, analyzed=frozenset()):
+        seen.append(set(analyzed))
+        refresh_statistics(engine, analyzed)
+
+    monkeypatch.setattr(etl.load, "refresh_statistics", look)
+    load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])
+    [analyzed] = seen
+    assert {"packages", "satker_cube", "savings_cube"} <= analyzed
+    assert not {"province_cube", "flag_cube"} & analyzed
+    with engine.connect() as conn:
+        for name in ("packages", "satker_cube", "savings_cube", "province_cube", "flag_cube"):
+            rows = conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar()
+            counted, pages, visible = conn.exec_driver_sql(
+                "SELECT reltuples, relpages, relallvisible FROM pg_class "
+                "WHERE oid = %(name)s::regclass", {"name": name}).one()
+            assert (counted, visible) == (rows, pages), name
+        described = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = current_schema() "
+            "AND tablename = 'packages'").scalar()
+    assert described == len(schema.packages.columns)
+
+
+@POSTGRESQL_ONLY
 def test_a_foreign_key_to_packages_makes_the_load_write_in_place(engine, tmp_path):
     """A user's table referencing packages would stop the drop of the old table (and a
     trigger would be lost with it): the merge then writes into packages itself."""
