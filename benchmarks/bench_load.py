@@ -62,7 +62,6 @@ def main(argv=None) -> int:
                     xlsx += xlsx_rows(size, exports, runs, args)
                 _remove(exports)
     print_results(loads, xlsx, args)
-    print(c.speed_reference(), "(at the end)")
     return 0
 
 

@@ -12,7 +12,6 @@ import os
 import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -237,17 +236,4 @@ def _dirty() -> bool:
 def header(title: str) -> None:
     """Print the title and the machine line; a SIGTERM from now on still cleans up."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    print(f"{title}\n{machine()}\n{speed_reference()}", flush=True)
-
-
-def speed_reference() -> str:
-    """One line timing a fixed task on one core (a Python loop, median of 5). These
-    virtual machines run the same load up to a third slower from one half hour to the next;
-    printed at the start and the end of a run, a change between the two shows the machine's
-    speed changed meanwhile."""
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        sum(i * i for i in range(2_000_000))
-        times.append((time.perf_counter() - start) * 1000)
-    return f"# speed reference: a fixed Python loop {statistics.median(times):.0f} ms"
+    print(f"{title}\n{machine()}", flush=True)
