@@ -967,6 +967,8 @@ def refresh(engine: Engine) -> int:
         count = _count_keyed(conn, target, 0)
         _swap_in(conn, target, 0)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
+        analyzed = set(conn.info[ANALYZED])
+    refresh_statistics(engine, analyzed)
     return count
 
 

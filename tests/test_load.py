@@ -707,11 +707,12 @@ def test_postgresql_work_memory_is_raised_for_the_load_alone(engine, tmp_path, m
 
 
 @POSTGRESQL_ONLY
-def test_after_a_load_the_tables_the_dashboard_reads_have_statistics(engine, tmp_path,
-                                                                     monkeypatch):
+def test_after_a_load_or_refresh_the_tables_the_dashboard_reads_have_statistics(
+        engine, tmp_path, monkeypatch):
     """Statistics and a full visibility map (for index-only scans) on every table the
-    dashboard reads. Those the load analyzed after writing them (the new packages table, the
-    cubes the next one is summed from) are only vacuumed after the commit."""
+    dashboard reads, after a load and after `hemat refresh`. Those analyzed after their last
+    write in the transaction (the new packages table, the cubes the next one is summed from)
+    are only vacuumed after the commit."""
     seen, refresh_statistics = [], etl.load.refresh_statistics
 
     def look(engine, analyzed=frozenset()):
@@ -720,9 +721,16 @@ def test_after_a_load_the_tables_the_dashboard_reads_have_statistics(engine, tmp
 
     monkeypatch.setattr(etl.load, "refresh_statistics", look)
     load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])
-    [analyzed] = seen
-    assert {"packages", "satker_cube", "savings_cube"} <= analyzed
-    assert not {"province_cube", "flag_cube"} & analyzed
+    assert_planned(engine)
+    refresh(engine)
+    assert_planned(engine)
+    for analyzed in seen:
+        assert {"packages", "satker_cube", "savings_cube"} <= analyzed
+        assert not {"province_cube", "flag_cube"} & analyzed
+    assert len(seen) == 2
+
+
+def assert_planned(engine):
     with engine.connect() as conn:
         for name in ("packages", "satker_cube", "savings_cube", "province_cube", "flag_cube"):
             rows = conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar()
