@@ -23,7 +23,7 @@ import pickle
 import re
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -80,8 +80,8 @@ LOAD_WIDE = -1
 PG_WORK_SETTINGS = {"work_mem": "64MB"}
 # The cube refresh of every (budget year, kind) pair there is, as for a first load.
 EVERY_PAIR = None
-# Where a connection's info names the tables its transaction analyzed after writing them:
-# written no more in that transaction, they need no new statistics after its commit.
+# Where a connection's info names the tables its transaction analyzed after their last
+# write (set by begin_work, taken off after the commit): they need no new statistics then.
 ANALYZED = "hemat_analyzed"
 # Files of this many rows or more hand their memory back to the system once done with.
 RELEASE_ROWS = 50_000
@@ -164,7 +164,7 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                     if progress and any(r.error is None for r in results):
                         progress(None, 0.0)
                     publish(conn, [r.load_id for r in results])
-                analyzed = conn.info.get(ANALYZED, set())
+                analyzed = conn.info.pop(ANALYZED)
             finally:
                 for future in futures:  # after a failure, the files not yet begun
                     future.cancel()
@@ -295,7 +295,7 @@ def _malloc_trim():
 _MALLOC_TRIM = _malloc_trim()
 
 
-def refresh_statistics(engine: Engine, analyzed: set[str] = frozenset()) -> None:
+def refresh_statistics(engine: Engine, analyzed: Collection[str] = ()) -> None:
     """Let the database plan with the new data: without it PostgreSQL reads a fresh table's
     rows instead of its covering indexes (the visibility map is empty until a VACUUM). The
     tables ANALYZED after their last write in the load's transaction keep those statistics:
@@ -689,6 +689,7 @@ def _analyze(conn: Connection, *tables: Table) -> None:
     if conn.dialect.name == "postgresql":
         for table in tables:
             conn.exec_driver_sql(f"ANALYZE {table.name}")
+            # (The schema upgrade sums new cubes outside a load: no begin_work there.)
             conn.info.setdefault(ANALYZED, set()).add(table.name)
 
 
@@ -865,7 +866,7 @@ def _swap_in(conn: Connection, shadow: Table, listed: int) -> None:
         _copy_back(conn, shadow, listed)
         return
     conn.exec_driver_sql(f"ALTER TABLE {shadow.name} RENAME TO {PACKAGES.name}")
-    if shadow.name in conn.info.get(ANALYZED, ()):
+    if shadow.name in conn.info[ANALYZED]:
         conn.info[ANALYZED].add(PACKAGES.name)
     # Renaming the key's constraint renames its index too.
     for name, _, primary in indexes:
@@ -967,7 +968,7 @@ def refresh(engine: Engine) -> int:
         count = _count_keyed(conn, target, 0)
         _swap_in(conn, target, 0)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
-        analyzed = set(conn.info[ANALYZED])
+        analyzed = conn.info.pop(ANALYZED)
     refresh_statistics(engine, analyzed)
     return count
 

@@ -301,16 +301,17 @@ def sen_view(table: Table) -> Table:
 
 
 def _drop_load_foreign_keys(conn) -> None:
-    """Drop the keys UNCHECKED_LOAD_IDS no longer declares, where this role may: a role that
-    does not own the table (a dashboard's, say) leaves them to the loader's."""
-    for name in UNCHECKED_LOAD_IDS:
-        keys = [k["name"] for k in inspect(conn).get_foreign_keys(name)
-                if k["referred_table"] == "loads" and k["name"]]
-        owned = (f"SELECT pg_has_role(relowner, 'USAGE') FROM pg_class "
-                 f"WHERE oid = '{name}'::regclass")
-        if keys and conn.exec_driver_sql(owned).scalar():
-            for key in keys:
-                conn.exec_driver_sql(f'ALTER TABLE {name} DROP CONSTRAINT "{key}"')
+    """Drop the keys to loads that UNCHECKED_LOAD_IDS no longer declare, where this role may:
+    a role that does not own the table (a dashboard's, say) leaves them to the loader's. One
+    catalog query, as every command checks the schema."""
+    keys = conn.exec_driver_sql("""
+        SELECT t.relname, c.conname FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+        WHERE c.contype = 'f' AND c.confrelid = 'loads'::regclass
+          AND t.relnamespace = current_schema()::regnamespace
+          AND t.relname = ANY(%(tables)s) AND pg_has_role(t.relowner, 'USAGE')""",
+                                {"tables": list(UNCHECKED_LOAD_IDS)}).all()
+    for table, name in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
 
 
 def create_schema(engine) -> None:
