@@ -512,38 +512,58 @@ def satker_summary(engine: Engine, f: Filters = Filters(), basis: str = "pagu",
                    limit: int = 50, *, from_packages: bool = False) -> list[SummaryRow]:
     """Work units (satker) with the largest savings vs BASIS first; extra["klpd"] is the buyer.
 
-    Read from the work-unit cube (from_packages recounts, for tests); the names of the few
-    units shown are looked up afterwards."""
+    A unit is a KLPD's satker, its group the key work_unit gives. Read from the work-unit
+    cube (from_packages recounts, for tests); the names of the few units shown are looked
+    up afterwards."""
     t = p if from_packages else schema.satker_cube
     measures = {m.name: m for m in (_measures(f) if from_packages else _cube_measures(f, t))}
     if basis == "hps":
         savings = measures["hps"].element - measures["kontrak_with_hps"].element
     else:
         savings = measures["pagu"].element - measures["kontrak"].element
-    query = (select(t.c.satker_code, *measures.values())
-             .where(where(f, t)).group_by(t.c.satker_code)
-             .order_by(savings.desc(), t.c.satker_code).limit(limit))
+    unit = (t.c.klpd_code, t.c.satker_code)
+    query = (select(*unit, *measures.values()).where(where(f, t)).group_by(*unit)
+             .order_by(savings.desc(), *(u.nulls_last() for u in unit)).limit(limit))
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-        names = _satker_names(conn, [row["satker_code"] for row in rows])
+        names = _satker_names(conn, [(row["klpd_code"], row["satker_code"]) for row in rows])
     out = []
     for row in rows:
-        s = _row("satker", {**row, "satker": row["satker_code"]}, {})
-        s.name, klpd = names.get(row["satker_code"], (None, None))
-        s.name = s.name or row["satker_code"]  # None without a code: the table says unknown
-        s.extra = {"klpd": klpd}
+        klpd, code = row["klpd_code"], row["satker_code"]
+        s = _row("satker", {**row, "satker": code and work_unit(klpd, code)}, {})
+        s.name, buyer = names.get((klpd, code), (None, None))
+        s.name = s.name or code  # None without a code: the table says unknown
+        s.extra = {"klpd": buyer}
         out.append(s)
     return out
 
 
-def _satker_names(conn, codes: list) -> dict:
-    """satker_code → (satker name, buyer name) for a few codes: one row of each suffices."""
+def work_unit(klpd_code: str | None, satker_code: str) -> str:
+    """The key of a work unit in links: "D107:1.03.2.15.1.04.03.0000" (KLPD codes hold no
+    colon). A buyer without a code gives ":<satker>"."""
+    return f"{klpd_code or ''}:{satker_code}"
+
+
+def _unit_condition(key: str):
+    """The packages of the work unit KEY. A key without a colon (a link of hemat versions
+    that keyed units by satker code alone) selects that code in every KLPD."""
+    klpd, colon, code = key.partition(":")
+    if not colon:
+        return p.c.satker_code == key
+    buyer = p.c.klpd_code == klpd if klpd else p.c.klpd_code.is_(None)
+    return and_(buyer, p.c.satker_code == code)
+
+
+def _satker_names(conn, units: list) -> dict:
+    """(klpd_code, satker_code) → (satker name, buyer name) for a few units: one row each
+    suffices. A unit without a satker code still gets its buyer's name."""
     names = {}
-    for code in codes:
-        if code is not None:
-            names[code] = conn.execute(select(p.c.satker_name, p.c.klpd_name)
-                                       .where(p.c.satker_code == code).limit(1)).one_or_none()
-    return {code: tuple(row) for code, row in names.items() if row is not None}
+    for klpd, code in units:
+        match = [p.c.klpd_code == klpd if klpd else p.c.klpd_code.is_(None),
+                 p.c.satker_code == code if code else p.c.satker_code.is_(None)]
+        names[klpd, code] = conn.execute(select(p.c.satker_name, p.c.klpd_name)
+                                         .where(*match).limit(1)).one_or_none()
+    return {unit: tuple(row) for unit, row in names.items() if row is not None}
 
 
 def _savings_expr(base):
@@ -553,7 +573,8 @@ def _savings_expr(base):
 def packages_page(engine: Engine, f: Filters = Filters(), *, satker: str | None = None,
                   sort: str = "hemat", basis: str = "pagu", offset: int = 0,
                   limit: int = 25) -> tuple[list[dict], int]:
-    """One page of packages (every package F selects, flagged ones too) and how many there are.
+    """One page of packages (every package F selects, flagged ones too, or those of the work
+    unit SATKER, a work_unit key) and how many there are.
 
     Without a work unit the count comes from the savings cube, so a page over a whole
     national year does not count a quarter of a million rows; the page itself is a top-N
@@ -564,7 +585,7 @@ def packages_page(engine: Engine, f: Filters = Filters(), *, satker: str | None 
     order = {"hemat": [savings.desc()], "pagu": [p.c.pagu.desc()],
              "kontrak": [p.c.kontrak.desc()], "tahun": [p.c.year.desc(), savings.desc()],
              "nama": [p.c.name.asc()]}[sort if sort in PACKAGE_SORTS else "hemat"]
-    cond = where(f) if satker is None else and_(where(f), p.c.satker_code == satker)
+    cond = where(f) if satker is None else and_(where(f), _unit_condition(satker))
     ordering = (*(o.nulls_last() for o in order), p.c.kind, p.c.code)
     # The page's keys first (from an index where one covers the filter), then its rows.
     page = select(p.c.kind, p.c.code).where(cond).order_by(*ordering).offset(offset).limit(limit)

@@ -168,16 +168,18 @@ _LISTED = (packages.c.method, packages.c.category, packages.c.funding, packages.
 Index("ix_packages_year_kind", packages.c.year, packages.c.kind, *_LISTED)
 # Covers a province's package list, and holds every dimension of the work-unit cube: the
 # loader's GROUP BY reads it in order instead of sorting a million rows.
-Index("ix_packages_province_satker", packages.c.province_code, packages.c.year,
-      packages.c.kind, packages.c.satker_code, packages.c.regency_code, *_LISTED)
+Index("ix_packages_province_unit", packages.c.province_code, packages.c.year,
+      packages.c.kind, packages.c.klpd_code, packages.c.satker_code, packages.c.regency_code,
+      *_LISTED)
 # A year's package list in its default order (largest savings vs pagu first), read in index
 # order and stopped after one page. PostgreSQL needs it (its index-only scan of a year and
 # top-N sort take ~200 ms at a million packages); SQLite's covering scan is fast enough.
 Index("ix_packages_year_savings", packages.c.year,
       Grouping(packages.c.pagu - packages.c.kontrak).desc().nulls_last(),
       packages.c.kind, packages.c.code).ddl_if(dialect="postgresql")
-# Indexes of older hemat versions that the ones above replace.
-OBSOLETE_INDEXES = {"packages": ("ix_packages_province",)}
+# Indexes of older hemat versions that the ones here replace.
+OBSOLETE_INDEXES = {"packages": ("ix_packages_province", "ix_packages_province_satker",
+                                 "ix_packages_satker")}
 # Tables whose load_id names the load that wrote the row without a foreign key: PostgreSQL
 # checks a foreign key with one query per written row, 10 s of the server's 111 s of CPU in
 # a national load (1.75M source rows). Only the loader writes them, each load's row first,
@@ -186,7 +188,9 @@ OBSOLETE_INDEXES = {"packages": ("ix_packages_province",)}
 UNCHECKED_LOAD_IDS = ("package_sources", "contracts")
 # A package list by name: read in name order, stopped after one page.
 Index("ix_packages_name", packages.c.name)
-Index("ix_packages_satker", packages.c.satker_code)
+# A work unit's packages, and its name. A unit is a (KLPD, satker) pair: the SIPD-style
+# satker codes of local governments (1.01.0.00.0.00.01.0000) repeat in every one of them.
+Index("ix_packages_unit", packages.c.klpd_code, packages.c.satker_code)
 Index("ix_packages_regency", packages.c.regency_code)
 
 # Savings pre-aggregated per combination of the dashboard's filters: the loader keeps it current
@@ -199,7 +203,8 @@ CUBE_MEASURES = ("packages", "counted", "with_hps", "pagu", "hps", "kontrak", "k
 
 def _cube(name: str, dimensions: tuple[str, ...]) -> Table:
     types = {"year": Integer, "kind": String(12), "province_code": String(2),
-             "regency_code": String(5), "satker_code": String(60), "method": String(60),
+             "regency_code": String(5), "klpd_code": String(20), "satker_code": String(60),
+             "method": String(60),
              "category": String(80), "funding": String(40), "excluded": Boolean}
     table = Table(
         name,
@@ -218,8 +223,9 @@ def _cube(name: str, dimensions: tuple[str, ...]) -> Table:
     return table
 
 
-# Per work unit too: the work-unit table of a province or regency, under any filter.
-satker_cube = _cube("satker_cube", (*CUBE_DIMENSIONS[:4], "satker_code", *CUBE_DIMENSIONS[4:]))
+# Per work unit (KLPD and satker) too: the work-unit table of a province or regency.
+satker_cube = _cube("satker_cube", (*CUBE_DIMENSIONS[:4], "klpd_code", "satker_code",
+                                    *CUBE_DIMENSIONS[4:]))
 savings_cube = _cube("savings_cube", CUBE_DIMENSIONS)
 # The same without regencies, about fifteen times smaller: what national views read.
 province_cube = _cube("province_cube", tuple(d for d in CUBE_DIMENSIONS if d != "regency_code"))
@@ -314,6 +320,19 @@ def _drop_load_foreign_keys(conn) -> None:
         conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
 
 
+def _drop_outdated_cubes(engine) -> set[str]:
+    """Drop the cubes whose columns an older hemat laid out otherwise (the work-unit cube
+    before it was keyed by KLPD too), so that they are made and filled again; their names."""
+    cubes = {t.name: t for t in (*CUBES, flag_cube)}
+    found = inspect(engine).get_multi_columns(filter_names=list(cubes))
+    outdated = {name for (_, name), columns in found.items()
+                if {c["name"] for c in columns} != set(cubes[name].columns.keys())}
+    with engine.begin() as conn:
+        for name in outdated:
+            cubes[name].drop(conn)
+    return outdated
+
+
 def create_schema(engine) -> None:
     """Create missing tables and indexes and fill the region reference (idempotent). A
     database made by an older hemat gets the cubes added since filled from its packages."""
@@ -321,7 +340,7 @@ def create_schema(engine) -> None:
 
     from .regions import official_regions
 
-    before = set(inspect(engine).get_table_names())
+    before = set(inspect(engine).get_table_names()) - _drop_outdated_cubes(engine)
     metadata.create_all(engine)
     with engine.begin() as conn:
         for table in metadata.sorted_tables:  # indexes added to tables that existed

@@ -41,7 +41,8 @@ def _pkg(kind, code, year, prov, reg, method, category, funding, pagu, hps, kont
             "kontrak": D(kontrak) if kontrak else None, "name": f"Paket {code}",
             "satker_code": extra.get("satker_code", "S-" + (reg or "x")),
             "satker_name": extra.get("satker_name", "Dinas " + (reg or "x")),
-            "klpd_name": "Pemda", "excluded": extra.get("excluded", False),
+            "klpd_code": extra.get("klpd_code", "D1"), "klpd_name": extra.get("klpd_name", "Pemda"),
+            "excluded": extra.get("excluded", False),
             "flags": extra.get("flags")}
 
 
@@ -187,7 +188,7 @@ def test_province_drill_down_queries(known):
     assert set(regencies) == {"32.04", "32.73"}
     assert regencies["32.04"].savings_vs_pagu == D("102499999.75")
     satkers = q.satker_summary(known, f)
-    assert [s.group for s in satkers] == ["S1", "S-32.73"]
+    assert [s.group for s in satkers] == ["D1:S1", "D1:S-32.73"]
     assert satkers[0].name == "Dinas PU" and satkers[0].contracted == 2
     assert satkers[0].extra["klpd"] == "Pemda"
 
@@ -202,9 +203,47 @@ def test_packages_without_a_work_unit_are_named_as_unknown(engine):
         refresh_cube(conn, {(2024, "tender")})
     [unit] = q.satker_summary(engine)
     assert unit.group == "unresolved" and unit.name is None
+    assert unit.extra["klpd"] == "Pemda"  # the buyer is still known
     table = build_slot(engine, "table", "satker", ViewState(view="province", code="32"),
                        {"period": "2024", "place": "Jawa Barat"})
     assert "Tidak diketahui" in text_of(table) and "unresolved" not in text_of(table)
+
+
+def test_one_work_unit_code_in_two_governments_makes_two_units(engine):
+    """SIPD-style satker codes repeat in every local government: a work unit is the pair
+    (KLPD, satker), so each government's office keeps its own name, buyer and total."""
+    from etl.load import refresh_cube
+
+    code = "1.01.0.00.0.00.01.0000"
+    rows = [_pkg("tender", "B1", 2024, "63", "63.03", "Tender", "Pekerjaan Konstruksi", "APBD",
+                 "1000000000", "950000000", "800000000", satker_code=code, klpd_code="D401",
+                 klpd_name="Kab. Banjar", satker_name="DINAS PENDIDIKAN DAN KEBUDAYAAN"),
+            _pkg("tender", "B2", 2024, "63", "63.05", "Tender", "Pekerjaan Konstruksi", "APBD",
+                 "500000000", "480000000", "450000000", satker_code=code, klpd_code="D405",
+                 klpd_name="Kab. Tapin", satker_name="DINAS PENDIDIKAN"),
+            _pkg("tender", "B3", 2024, "63", "63.05", "Tender", "Pengadaan Barang", "APBD",
+                 "300000000", "290000000", "280000000", satker_code=code, klpd_code="D405",
+                 klpd_name="Kab. Tapin", satker_name="DINAS PENDIDIKAN")]
+    with engine.begin() as conn:
+        conn.execute(insert(schema.packages), rows)
+        refresh_cube(conn, {(2024, "tender")})
+    units = q.satker_summary(engine, q.Filters(provinces=("63",)))
+    assert [(u.group, u.name, u.extra["klpd"], u.packages, u.savings_vs_pagu) for u in units] == [
+        ("D401:" + code, "DINAS PENDIDIKAN DAN KEBUDAYAAN", "Kab. Banjar", 1, D("200000000.00")),
+        ("D405:" + code, "DINAS PENDIDIKAN", "Kab. Tapin", 2, D("70000000.00")),
+    ]
+    assert units == q.satker_summary(engine, q.Filters(provinces=("63",)), from_packages=True)
+    listed, count = q.packages_page(engine, q.Filters(), satker="D405:" + code, sort="nama")
+    assert count == 2 and [r["code"] for r in listed] == ["B2", "B3"]
+    state = ViewState(view="province", code="63")
+    table = build_slot(engine, "table", "satker", state, {"period": "2024", "place": "Kalsel"})
+    hrefs = [link.href for link in find(table, lambda c: isinstance(c, dcc.Link))]
+    assert hrefs == [f"/provinsi/63?satker=D401%3A{code}#paket",
+                     f"/provinsi/63?satker=D405%3A{code}#paket"]
+    chosen = ViewState.from_url("/provinsi/63", hrefs[1].split("#")[0].split("?", 1)[1])
+    block = build_slot(engine, "table", "packages", chosen, {"period": "2024", "place": "Kalsel"})
+    assert "Paket B2" in text_of(block) and "Paket B1" not in text_of(block)
+    assert "DINAS PENDIDIKAN" in text_of(block)
 
 
 def test_packages_page_sorts_pages_and_counts(known):
@@ -217,8 +256,12 @@ def test_packages_page_sorts_pages_and_counts(known):
     rows, _ = q.packages_page(known, q.Filters(), sort="pagu", limit=1)
     assert rows[0]["code"] == "T3"  # flagged packages are listed, marked
     assert rows[0]["excluded"] is True
-    rows, count = q.packages_page(known, q.Filters(), satker="S1", sort="nama")
+    rows, count = q.packages_page(known, q.Filters(), satker="D1:S1", sort="nama")
     assert count == 2 and [r["code"] for r in rows] == ["N1", "T1"]
+    rows, count = q.packages_page(known, q.Filters(), satker="D2:S1")
+    assert count == 0 and rows == []
+    rows, count = q.packages_page(known, q.Filters(), satker="S1")  # a link of older versions
+    assert count == 2
     rows, _ = q.packages_page(known, q.Filters(), basis="hps", limit=1)
     assert rows[0]["code"] == "T1" and rows[0]["savings"] == D("50000000.25")
     rows, _ = q.packages_page(known, q.Filters(), sort="tahun")  # newest, then largest savings
@@ -339,7 +382,7 @@ def test_packages_and_satker_tables(known):
     assert "Paket T1" in text and "Rp1,0 miliar" in text
     satker = build_slot(known, "table", "satker", state, meta)
     links = find(satker, lambda c: isinstance(c, dcc.Link))
-    assert links[0].href == "/kabkota/32.04?satker=S1#paket"
+    assert links[0].href == "/kabkota/32.04?satker=D1%3AS1#paket"
     flagged = build_slot(known, "table", "packages",
                          ViewState(view="province", code="63", sort="pagu"), meta)
     assert "dikeluarkan dari total" in text_of(flagged)
@@ -409,7 +452,7 @@ def test_dropdown_texts_translated():
     ("/", ""),
     ("/provinsi/32", "?tahun=2023-2025&jenis=tender&metode=Tender&metode=Seleksi"
                      "&kategori=konstruksi&dana=APBD&dasar=hps&tanda=1&lang=en"),
-    ("/kabkota/32.04", "?satker=S1&urut=pagu&hal=3"),
+    ("/kabkota/32.04", "?satker=D1%3AS1&urut=pagu&hal=3"),
     ("/tahun/2024", "?lang=en"),
 ])
 def test_url_round_trip(path, search):

@@ -560,17 +560,25 @@ def test_a_session_holding_packages_open_does_not_stop_a_load(engine, tmp_path, 
 def test_cubes_added_by_a_newer_hemat_are_filled_in_an_older_database(engine, tmp_path):
     load_paths(engine, [write_json(tmp_path / "res.json", RESULTS)])
     with engine.begin() as conn:  # as a database made before these cubes and index existed
-        for table in (schema.satker_cube, schema.flag_cube):
-            table.drop(conn)
+        schema.flag_cube.drop(conn)
+        # The work-unit cube of versions that keyed a unit by its satker code alone.
+        schema.satker_cube.drop(conn)
+        conn.exec_driver_sql("CREATE TABLE satker_cube (year INTEGER, kind VARCHAR(12), "
+                             "satker_code VARCHAR(60), packages INTEGER)")
+        conn.exec_driver_sql("INSERT INTO satker_cube VALUES (2025, 'tender', '99', 5)")
         conn.exec_driver_sql("DROP INDEX ix_packages_name")
-        conn.exec_driver_sql("DROP INDEX ix_packages_province_satker")
+        conn.exec_driver_sql("DROP INDEX ix_packages_province_unit")
+        conn.exec_driver_sql("DROP INDEX ix_packages_unit")
         conn.exec_driver_sql("CREATE INDEX ix_packages_province ON packages (province_code)")
+        conn.exec_driver_sql("CREATE INDEX ix_packages_satker ON packages (satker_code)")
     schema.create_schema(engine)
     from sqlalchemy import inspect
 
     names = {i["name"] for i in inspect(engine).get_indexes("packages")}
-    assert {"ix_packages_name", "ix_packages_province_satker"} <= names
-    assert "ix_packages_province" not in names  # replaced, not kept beside the new one
+    assert {"ix_packages_name", "ix_packages_province_unit", "ix_packages_unit"} <= names
+    # Replaced, not kept beside the new ones.
+    assert not names & {"ix_packages_province", "ix_packages_satker"}
+    assert "klpd_code" in {c["name"] for c in inspect(engine).get_columns("satker_cube")}
     assert_cube_matches_packages(engine)
     from dashboard.queries import satker_summary
 
