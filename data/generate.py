@@ -1028,8 +1028,10 @@ def results(c: Ctx, year: int, fmt: str) -> Frame:
     cols = {
         "tahun_anggaran": integer(p["year"][idx]),
         **_buyer_cols(c, idx),
-        # ISB's results carry the budget code where the announcements carry the numeric id.
-        "kd_satker": satker["kd_satker_str" if flavour == "isb" else "kd_satker"],
+        # Results carry the unit's code as kd_satker, where the announcements carry SPSE's
+        # numeric id (INAPROC as ISB: the real Kemnaker results give 626131, its
+        # announcements kd_satker_str 626131 and kd_satker 848194).
+        "kd_satker": satker["kd_satker_str"],
         "nama_satker": satker["nama_satker"],
         "kd_lpse": _lpse_cols(c, idx)["kd_lpse"],
         "kd_tender": integer(p["code"][idx]),

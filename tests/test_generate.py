@@ -99,7 +99,7 @@ def test_regencies_are_spelled_the_inaproc_way(demo):
     assert not any(k.startswith(("Kabupaten ", "Kota ")) for k in found)
 
 
-def test_a_tender_keeps_its_pagu_and_hps_across_datasets(demo):
+def test_a_tender_keeps_its_pagu_hps_and_work_unit_across_datasets(demo):
     matched = 0
     for year in (2022, 2023, 2024, 2025):
         announced = {code(r["kd_tender"]): r
@@ -114,6 +114,8 @@ def test_a_tender_keeps_its_pagu_and_hps_across_datasets(demo):
             if other is not None:
                 assert money(row["pagu"]) == money(other["pagu"])
                 assert money(row["hps"]) == money(other["hps"])
+                # Results name the unit by the code the announcements give as kd_satker_str.
+                assert row["kd_satker"] == other["kd_satker_str"]
                 matched += 1
     assert matched > 500
 
