@@ -556,13 +556,18 @@ def _unit_condition(key: str):
 
 def _satker_names(conn, units: list) -> dict:
     """(klpd_code, satker_code) → (satker name, buyer name) for a few units: one row each
-    suffices. A unit without a satker code still gets its buyer's name."""
+    suffices. Packages without a satker code are one row per buyer that only the buyer
+    names; without either code, nothing does."""
     names = {}
     for klpd, code in units:
-        match = [p.c.klpd_code == klpd if klpd else p.c.klpd_code.is_(None),
-                 p.c.satker_code == code if code else p.c.satker_code.is_(None)]
-        names[klpd, code] = conn.execute(select(p.c.satker_name, p.c.klpd_name)
-                                         .where(*match).limit(1)).one_or_none()
+        buyer = p.c.klpd_code == klpd if klpd else p.c.klpd_code.is_(None)
+        if code is not None:
+            query = select(p.c.satker_name, p.c.klpd_name).where(buyer, p.c.satker_code == code)
+        elif klpd is not None:
+            query = select(literal(None), p.c.klpd_name).where(buyer)
+        else:
+            continue
+        names[klpd, code] = conn.execute(query.limit(1)).one_or_none()
     return {unit: tuple(row) for unit, row in names.items() if row is not None}
 
 

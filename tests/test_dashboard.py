@@ -198,12 +198,19 @@ def test_packages_without_a_work_unit_are_named_as_unknown(engine):
 
     row = _pkg("tender", "T9", 2024, "32", "32.04", "Tender", "Pengadaan Barang", "APBD",
                "100000000", "90000000", "80000000", satker_code=None, satker_name=None)
+    # An analyst's recap names the unit and buyer but gives neither code: its name must not
+    # stand for every package without codes.
+    recap = _pkg("tender", "R1", 2024, "32", "32.73", "Tender", "Pengadaan Barang", "APBD",
+                 "50000000", "45000000", "44000000", satker_code=None, klpd_code=None,
+                 satker_name="Dinas PUPR", klpd_name="Provinsi Jawa Barat")
     with engine.begin() as conn:
-        conn.execute(insert(schema.packages), [row])
+        conn.execute(insert(schema.packages), [row, recap])
         refresh_cube(conn, {(2024, "tender")})
-    [unit] = q.satker_summary(engine)
-    assert unit.group == "unresolved" and unit.name is None
-    assert unit.extra["klpd"] == "Pemda"  # the buyer is still known
+    units = q.satker_summary(engine)
+    assert [(u.group, u.name, u.extra["klpd"], u.packages) for u in units] == [
+        ("unresolved", None, "Pemda", 1),  # the buyer is still known
+        ("unresolved", None, None, 1)]
+    [unit] = q.satker_summary(engine, q.Filters(regencies=("32.04",)))
     table = build_slot(engine, "table", "satker", ViewState(view="province", code="32"),
                        {"period": "2024", "place": "Jawa Barat"})
     assert "Tidak diketahui" in text_of(table) and "unresolved" not in text_of(table)
