@@ -307,8 +307,10 @@ def page_and_work_unit(driver) -> None:
                    f"Menampilkan 26–{min(50, total)} dari" in page_text(d), "page 2")
     link = driver.find_element(By.CSS_SELECTOR, "table.data tbody th a[href*='satker=']")
     name = link.text
+    buyer = link.find_element(By.XPATH, "./ancestor::tr/td[1]").text
     link.click()
-    wait_until(driver, lambda d: f"Paket {name}, 2024" in page_text(d), "the work unit's list")
+    wait_until(driver, lambda d: f"Paket {name} ({buyer}), 2024" in page_text(d),
+               "the work unit's list")
     assert "hal=" not in driver.current_url and "satker=" in driver.current_url
     assert graph.is_displayed()  # the same element: the view was not drawn again
     driver.find_element(By.LINK_TEXT, "Semua satker").click()

@@ -250,7 +250,7 @@ def test_one_work_unit_code_in_two_governments_makes_two_units(engine):
     chosen = ViewState.from_url("/provinsi/63", hrefs[1].split("#")[0].split("?", 1)[1])
     block = build_slot(engine, "table", "packages", chosen, {"period": "2024", "place": "Kalsel"})
     assert "Paket B2" in text_of(block) and "Paket B1" not in text_of(block)
-    assert "DINAS PENDIDIKAN" in text_of(block)
+    assert "Paket DINAS PENDIDIKAN (Kab. Tapin), 2024" in text_of(block)
 
 
 def test_packages_page_sorts_pages_and_counts(known):

@@ -134,8 +134,10 @@ def packages_table(engine, state, opts, meta):
         offset=(state.page - 1) * c.PAGE_SIZE, limit=c.PAGE_SIZE)
     lang = state.lang
     if state.satker:
-        name = rows[0]["satker_name"] if rows else state.satker
-        caption = t("packages_title_satker", lang, satker=name, period=meta["period"])
+        # Unit names repeat across governments: the buyer says which one.
+        name, klpd = (rows[0]["satker_name"], rows[0]["klpd_name"]) if rows else (None, None)
+        caption = t("packages_title_satker", lang, satker=name or state.satker,
+                    klpd=klpd or "–", period=meta["period"])
         clear = html.P(c.dcc.Link(t("satker_all", lang), href=state.href(satker=None, page=1)
                                   + "#paket"))
     else:
