@@ -595,9 +595,8 @@ def packages_page(engine: Engine, f: Filters = Filters(), *, satker: str | None 
     # The page's keys first (from an index where one covers the filter), then its rows.
     page = select(p.c.kind, p.c.code).where(cond).order_by(*ordering).offset(offset).limit(limit)
     query = (select(p.c.kind, p.c.code, p.c.name, p.c.year, p.c.satker_name, p.c.klpd_name,
-                    p.c.method,
-                    p.c.pagu, p.c.hps, p.c.kontrak, savings.label("savings"), p.c.excluded,
-                    p.c.flags)
+                    p.c.method, p.c.pagu, p.c.hps, p.c.kontrak, savings.label("savings"),
+                    p.c.excluded, p.c.flags)
              .where(tuple_(p.c.kind, p.c.code).in_(page)).order_by(*ordering))
     with engine.connect() as conn:
         rows = [dict(m) for m in conn.execute(query).mappings().all()]

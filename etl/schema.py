@@ -204,8 +204,8 @@ CUBE_MEASURES = ("packages", "counted", "with_hps", "pagu", "hps", "kontrak", "k
 def _cube(name: str, dimensions: tuple[str, ...]) -> Table:
     types = {"year": Integer, "kind": String(12), "province_code": String(2),
              "regency_code": String(5), "klpd_code": String(20), "satker_code": String(60),
-             "method": String(60),
-             "category": String(80), "funding": String(40), "excluded": Boolean}
+             "method": String(60), "category": String(80), "funding": String(40),
+             "excluded": Boolean}
     table = Table(
         name,
         metadata,
@@ -327,9 +327,10 @@ def _drop_outdated_cubes(engine) -> set[str]:
     found = inspect(engine).get_multi_columns(filter_names=list(cubes))
     outdated = {name for (_, name), columns in found.items()
                 if {c["name"] for c in columns} != set(cubes[name].columns.keys())}
-    with engine.begin() as conn:
-        for name in outdated:
-            cubes[name].drop(conn)
+    if outdated:
+        with engine.begin() as conn:
+            for name in outdated:
+                cubes[name].drop(conn)
     return outdated
 
 
