@@ -8,6 +8,7 @@ turns it back into Decimal rupiah with two decimals, also for SUM() over a Money
 from decimal import Decimal
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     Column,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    event,
     inspect,
 )
 from sqlalchemy.sql.elements import Grouping
@@ -226,6 +228,12 @@ def _cube(name: str, dimensions: tuple[str, ...]) -> Table:
 # Per work unit (KLPD and satker) too: the work-unit table of a province or regency.
 satker_cube = _cube("satker_cube", (*CUBE_DIMENSIONS[:4], "klpd_code", "satker_code",
                                     *CUBE_DIMENSIONS[4:]))
+# PostgreSQL would guess a province's work units as if any buyer could have any satker
+# code (28,650 where Jawa Barat has 476 at a million packages) and sort the cube rows on
+# disk instead of hashing them: 61 ms against 36 ms. ANALYZE counts the real pairs.
+event.listen(satker_cube, "after_create", DDL(
+    "CREATE STATISTICS satker_cube_units (ndistinct) ON klpd_code, satker_code "
+    "FROM satker_cube").execute_if(dialect="postgresql"))
 savings_cube = _cube("savings_cube", CUBE_DIMENSIONS)
 # The same without regencies, about fifteen times smaller: what national views read.
 province_cube = _cube("province_cube", tuple(d for d in CUBE_DIMENSIONS if d != "regency_code"))

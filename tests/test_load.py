@@ -749,7 +749,14 @@ def assert_planned(engine):
         described = conn.exec_driver_sql(
             "SELECT count(*) FROM pg_stats WHERE schemaname = current_schema() "
             "AND tablename = 'packages'").scalar()
+        # The work units the planner expects: as many as there are, not a product of guesses.
+        [units] = conn.exec_driver_sql(
+            "SELECT n_distinct FROM pg_stats_ext WHERE schemaname = current_schema() "
+            "AND statistics_name = 'satker_cube_units'").one()
+        distinct = conn.exec_driver_sql("SELECT count(*) FROM (SELECT DISTINCT klpd_code, "
+                                        "satker_code FROM satker_cube) AS u").scalar()
     assert described == len(schema.packages.columns)
+    assert float(units.rsplit(":", 1)[1].strip(" }")) == distinct > 1
 
 
 @POSTGRESQL_ONLY
