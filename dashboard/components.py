@@ -280,8 +280,8 @@ def make_satker_table(rows, state, lang: str, caption: str):
     head = [t("col_satker", lang), t("col_klpd", lang), t("col_savings", lang),
             t("col_rate", lang), t("col_kontrak", lang), t("col_contracted", lang)]
     body = [html.Tr([
-        html.Th(dcc.Link(r.name, href=state.href(satker=r.group, page=1) + "#paket")
-                if r.group != "unresolved" else r.name or t("unknown", lang), scope="row"),
+        html.Th(dcc.Link(r.name or t("unknown", lang),
+                         href=state.href(satker=r.group, page=1) + "#paket"), scope="row"),
         html.Td(r.extra.get("klpd") or "–"),
         _num(money(savings_of(r, basis), lang)), _num(fmt.percent(rate_of(r, basis), lang)),
         _num(money(kontrak_of(r, basis), lang)), _num(fmt.integer(counted_of(r, basis), lang)),

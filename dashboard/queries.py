@@ -530,7 +530,7 @@ def satker_summary(engine: Engine, f: Filters = Filters(), basis: str = "pagu",
     out = []
     for row in rows:
         klpd, code = row["klpd_code"], row["satker_code"]
-        s = _row("satker", {**row, "satker": code and work_unit(klpd, code)}, {})
+        s = _row("satker", {**row, "satker": work_unit(klpd, code)}, {})
         s.name, buyer = names.get((klpd, code), (None, None))
         s.name = s.name or code  # None without a code: the table says unknown
         s.extra = {"klpd": buyer}
@@ -538,10 +538,11 @@ def satker_summary(engine: Engine, f: Filters = Filters(), basis: str = "pagu",
     return out
 
 
-def work_unit(klpd_code: str | None, satker_code: str) -> str:
+def work_unit(klpd_code: str | None, satker_code: str | None) -> str:
     """The key of a work unit in links: "D107:1.03.2.15.1.04.03.0000" (KLPD codes hold no
-    colon). A buyer without a code gives ":<satker>"."""
-    return f"{klpd_code or ''}:{satker_code}"
+    colon). A missing code is left empty: "D107:" is a buyer's packages without a satker
+    code, so that the table's unknown units lead to their packages too."""
+    return f"{klpd_code or ''}:{satker_code or ''}"
 
 
 def _unit_condition(key: str):
@@ -551,7 +552,7 @@ def _unit_condition(key: str):
     if not colon:
         return p.c.satker_code == key
     buyer = p.c.klpd_code == klpd if klpd else p.c.klpd_code.is_(None)
-    return and_(buyer, p.c.satker_code == code)
+    return and_(buyer, p.c.satker_code == code if code else p.c.satker_code.is_(None))
 
 
 def _satker_names(conn, units: list) -> dict:

@@ -193,7 +193,7 @@ def test_province_drill_down_queries(known):
     assert satkers[0].extra["klpd"] == "Pemda"
 
 
-def test_packages_without_a_work_unit_are_named_as_unknown(engine):
+def test_packages_without_a_work_unit_are_named_as_unknown_and_listed(engine):
     from etl.load import refresh_cube
 
     row = _pkg("tender", "T9", 2024, "32", "32.04", "Tender", "Pengadaan Barang", "APBD",
@@ -208,12 +208,22 @@ def test_packages_without_a_work_unit_are_named_as_unknown(engine):
         refresh_cube(conn, {(2024, "tender")})
     units = q.satker_summary(engine)
     assert [(u.group, u.name, u.extra["klpd"], u.packages) for u in units] == [
-        ("unresolved", None, "Pemda", 1),  # the buyer is still known
-        ("unresolved", None, None, 1)]
-    [unit] = q.satker_summary(engine, q.Filters(regencies=("32.04",)))
-    table = build_slot(engine, "table", "satker", ViewState(view="province", code="32"),
-                       {"period": "2024", "place": "Jawa Barat"})
-    assert "Tidak diketahui" in text_of(table) and "unresolved" not in text_of(table)
+        ("D1:", None, "Pemda", 1),  # the buyer is still known
+        (":", None, None, 1)]
+    state = ViewState(view="province", code="32")
+    table = build_slot(engine, "table", "satker", state, {"period": "2024", "place": "Jawa Barat"})
+    assert text_of(table).count("Tidak diketahui") == 2 and "unresolved" not in text_of(table)
+    # Each unknown unit's total leads to its packages.
+    hrefs = [link.href for link in find(table, lambda c: isinstance(c, dcc.Link))]
+    assert hrefs == ["/provinsi/32?satker=D1%3A#paket", "/provinsi/32?satker=%3A#paket"]
+    chosen = [ViewState.from_url("/provinsi/32", h.split("#")[0].split("?", 1)[1]) for h in hrefs]
+    for unit, code in zip(chosen, ("T9", "R1"), strict=True):
+        listed, count = q.packages_page(engine, q.Filters(), satker=unit.satker)
+        assert count == 1 and [r["code"] for r in listed] == [code]
+    block = build_slot(engine, "table", "packages", chosen[0],
+                       {"period": "2024", "place": "Jabar"})
+    assert "Paket Tidak diketahui (Pemda), 2024" in text_of(block)
+    assert "Paket T9" in text_of(block) and "Paket R1" not in text_of(block)
 
 
 def test_one_work_unit_code_in_two_governments_makes_two_units(engine):

@@ -136,7 +136,7 @@ def packages_table(engine, state, opts, meta):
     if state.satker:
         # Unit names repeat across governments: the buyer says which one.
         name, klpd = (rows[0]["satker_name"], rows[0]["klpd_name"]) if rows else (None, None)
-        caption = t("packages_title_satker", lang, satker=name or state.satker,
+        caption = t("packages_title_satker", lang, satker=name or t("unknown", lang),
                     klpd=klpd or "–", period=meta["period"])
         clear = html.P(c.dcc.Link(t("satker_all", lang), href=state.href(satker=None, page=1)
                                   + "#paket"))
