@@ -545,14 +545,24 @@ def work_unit(klpd_code: str | None, satker_code: str | None) -> str:
     return f"{klpd_code or ''}:{satker_code or ''}"
 
 
-def _unit_condition(key: str):
-    """The packages of the work unit KEY. A key without a colon (a link of hemat versions
-    that keyed units by satker code alone) selects that code in every KLPD."""
+def _parse_unit(key: str) -> tuple[str | None, str | None] | None:
+    """work_unit's (klpd_code, satker_code) again; None for a key without a colon (a link of
+    hemat versions that keyed units by satker code alone)."""
     klpd, colon, code = key.partition(":")
-    if not colon:
-        return p.c.satker_code == key
-    buyer = p.c.klpd_code == klpd if klpd else p.c.klpd_code.is_(None)
-    return and_(buyer, p.c.satker_code == code if code else p.c.satker_code.is_(None))
+    return (klpd or None, code or None) if colon else None
+
+
+def _unit_match(klpd: str | None, code: str | None) -> list:
+    """The conditions for the packages of the work unit (KLPD, CODE); None is a missing code,
+    as the cube's GROUP BY has it."""
+    return [p.c.klpd_code == klpd if klpd else p.c.klpd_code.is_(None),
+            p.c.satker_code == code if code else p.c.satker_code.is_(None)]
+
+
+def _unit_condition(key: str):
+    """The packages of the work unit KEY; an older link's code in every KLPD that has it."""
+    unit = _parse_unit(key)
+    return p.c.satker_code == key if unit is None else and_(*_unit_match(*unit))
 
 
 def _satker_names(conn, units: list) -> dict:
@@ -561,15 +571,24 @@ def _satker_names(conn, units: list) -> dict:
     names; without either code, nothing does."""
     names = {}
     for klpd, code in units:
-        buyer = p.c.klpd_code == klpd if klpd else p.c.klpd_code.is_(None)
-        if code is not None:
-            query = select(p.c.satker_name, p.c.klpd_name).where(buyer, p.c.satker_code == code)
-        elif klpd is not None:
-            query = select(literal(None), p.c.klpd_name).where(buyer)
-        else:
+        if klpd is None and code is None:
             continue
-        names[klpd, code] = conn.execute(query.limit(1)).one_or_none()
+        name = p.c.satker_name if code is not None else literal(None)
+        names[klpd, code] = conn.execute(select(name, p.c.klpd_name)
+                                         .where(*_unit_match(klpd, code)).limit(1)).one_or_none()
     return {unit: tuple(row) for unit, row in names.items() if row is not None}
+
+
+def unit_names(engine: Engine, key: str) -> tuple[str | None, str | None]:
+    """(satker name, buyer name) of the work unit KEY as the work-unit table names it; an
+    older link's code names no single buyer."""
+    unit = _parse_unit(key)
+    with engine.connect() as conn:
+        if unit is None:
+            name = conn.execute(select(p.c.satker_name).where(p.c.satker_code == key)
+                                .limit(1)).scalar()
+            return name, None
+        return _satker_names(conn, [unit]).get(unit, (None, None))
 
 
 def _savings_expr(base):
@@ -595,9 +614,9 @@ def packages_page(engine: Engine, f: Filters = Filters(), *, satker: str | None 
     ordering = (*(o.nulls_last() for o in order), p.c.kind, p.c.code)
     # The page's keys first (from an index where one covers the filter), then its rows.
     page = select(p.c.kind, p.c.code).where(cond).order_by(*ordering).offset(offset).limit(limit)
-    query = (select(p.c.kind, p.c.code, p.c.name, p.c.year, p.c.satker_name, p.c.klpd_name,
-                    p.c.method, p.c.pagu, p.c.hps, p.c.kontrak, savings.label("savings"),
-                    p.c.excluded, p.c.flags)
+    query = (select(p.c.kind, p.c.code, p.c.name, p.c.year, p.c.satker_name, p.c.method,
+                    p.c.pagu, p.c.hps, p.c.kontrak, savings.label("savings"), p.c.excluded,
+                    p.c.flags)
              .where(tuple_(p.c.kind, p.c.code).in_(page)).order_by(*ordering))
     with engine.connect() as conn:
         rows = [dict(m) for m in conn.execute(query).mappings().all()]

@@ -233,9 +233,9 @@ satker_cube = _cube("satker_cube", (*CUBE_DIMENSIONS[:4], "klpd_code", "satker_c
 # PostgreSQL would guess a province's work units as if any buyer could have any satker
 # code (28,650 where Jawa Barat has 476 at a million packages) and sort the cube rows on
 # disk instead of hashing them: 61 ms against 36 ms. ANALYZE counts the real pairs.
-event.listen(satker_cube, "after_create", DDL(
-    "CREATE STATISTICS satker_cube_units (ndistinct) ON klpd_code, satker_code "
-    "FROM satker_cube").execute_if(dialect="postgresql"))
+UNIT_STATISTICS = DDL("CREATE STATISTICS IF NOT EXISTS satker_cube_units (ndistinct) "
+                      "ON klpd_code, satker_code FROM satker_cube")
+event.listen(satker_cube, "after_create", UNIT_STATISTICS.execute_if(dialect="postgresql"))
 savings_cube = _cube("savings_cube", CUBE_DIMENSIONS)
 # The same without regencies, about fifteen times smaller: what national views read.
 province_cube = _cube("province_cube", tuple(d for d in CUBE_DIMENSIONS if d != "regency_code"))
@@ -330,32 +330,61 @@ def _drop_load_foreign_keys(conn) -> None:
         conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
 
 
-def _drop_outdated_cubes(engine) -> set[str]:
-    """Drop the cubes whose columns an older hemat laid out otherwise (the work-unit cube
-    before it was keyed by KLPD too), so that they are made and filled again; their names."""
+class OutdatedSchema(Exception):
+    """The database needs a change that only the role owning its tables may make."""
+
+
+def _owned(conn, names) -> set[str]:
+    """Which of the tables NAMES this role may change: all of them on SQLite; on PostgreSQL
+    those it owns (a dashboard's role may only read)."""
+    if conn.dialect.name != "postgresql":
+        return set(names)
+    return set(conn.exec_driver_sql("""
+        SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace
+          AND relname = ANY(%(names)s) AND pg_has_role(relowner, 'USAGE')""",
+                                    {"names": list(names)}).scalars())
+
+
+def _upgrade_cubes(conn) -> set[str]:
+    """Add the dimensions that an older hemat's cubes lack (klpd_code of the work-unit cube,
+    since a work unit is a buyer's satker) and return those cubes' names: the caller refills
+    them in the same transaction. Columns are added, not the table made anew, so that grants
+    and views on it stay; nullable, as the refill writes every row again."""
     cubes = {t.name: t for t in (*CUBES, flag_cube)}
-    found = inspect(engine).get_multi_columns(filter_names=list(cubes))
-    outdated = {name for (_, name), columns in found.items()
-                if {c["name"] for c in columns} != set(cubes[name].columns.keys())}
-    if outdated:
-        with engine.begin() as conn:
-            for name in outdated:
-                cubes[name].drop(conn)
-    return outdated
+    found = inspect(conn).get_multi_columns(filter_names=list(cubes))
+    missing = {name: [c for c in cubes[name].columns if c.name not in {x["name"] for x in have}]
+               for (_, name), have in found.items()}
+    missing = {name: columns for name, columns in missing.items() if columns}
+    if set(missing) - _owned(conn, missing):
+        raise OutdatedSchema(
+            "Basis data ini dibuat hemat versi lama; tabel ringkasannya (" + ", ".join(missing)
+            + ") perlu diperbarui oleh peran pemilik tabel. Jalankan `hemat refresh` dengan "
+            "peran pemuat data, lalu buka lagi.")
+    for name, columns in missing.items():
+        for column in columns:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN {column.name} {kind}")
+    if satker_cube.name in missing and conn.dialect.name == "postgresql":
+        conn.execute(UNIT_STATISTICS)
+    return set(missing)
 
 
 def create_schema(engine) -> None:
     """Create missing tables and indexes and fill the region reference (idempotent). A
-    database made by an older hemat gets the cubes added since filled from its packages."""
+    database made by an older hemat gets the cubes added or changed since filled from its
+    packages. On PostgreSQL a role that does not own the tables (a dashboard's) adds no
+    index, and raises OutdatedSchema where a cube must change."""
     from sqlalchemy import func, insert, select
 
     from .regions import official_regions
 
-    before = set(inspect(engine).get_table_names()) - _drop_outdated_cubes(engine)
+    before = set(inspect(engine).get_table_names())
     metadata.create_all(engine)
     with engine.begin() as conn:
+        upgraded = _upgrade_cubes(conn)
+        owned = _owned(conn, before)  # a reader's role leaves indexes to the loader's
         for table in metadata.sorted_tables:  # indexes added to tables that existed
-            if table.name in before:
+            if table.name in owned:
                 have = {i["name"] for i in inspect(conn).get_indexes(table.name)}
                 for name in have.intersection(OBSOLETE_INDEXES.get(table.name, ())):
                     conn.exec_driver_sql(f"DROP INDEX {name}")
@@ -366,7 +395,7 @@ def create_schema(engine) -> None:
             _drop_load_foreign_keys(conn)
         if not conn.execute(select(func.count()).select_from(regions)).scalar():
             conn.execute(insert(regions), official_regions())
-        new_cubes = {t.name for t in (*CUBES, flag_cube)} - before
+        new_cubes = {t.name for t in (*CUBES, flag_cube)} - before | upgraded
         if new_cubes and "packages" in before:
             from .load import refresh_all_cubes
 

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from etl import db
+from etl import db, schema
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -98,6 +98,9 @@ def main(argv=None) -> int:
         return handler(args) or 0
     except KeyboardInterrupt:
         return 130
+    except schema.OutdatedSchema as exc:
+        print(f"GAGAL: {exc}", file=sys.stderr)
+        return 2
 
 
 def _engine(args, read_only=False):
@@ -106,8 +109,6 @@ def _engine(args, read_only=False):
 
 def _ensure_db(args):
     """An engine on an initialised database (created empty when missing), named on stderr."""
-    from etl import schema
-
     engine = _engine(args)
     print(f"Basis data: {db.describe(engine)}", file=sys.stderr)
     schema.create_schema(engine)

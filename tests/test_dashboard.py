@@ -196,34 +196,44 @@ def test_province_drill_down_queries(known):
 def test_packages_without_a_work_unit_are_named_as_unknown_and_listed(engine):
     from etl.load import refresh_cube
 
-    row = _pkg("tender", "T9", 2024, "32", "32.04", "Tender", "Pengadaan Barang", "APBD",
-               "100000000", "90000000", "80000000", satker_code=None, satker_name=None)
-    # An analyst's recap names the unit and buyer but gives neither code: its name must not
-    # stand for every package without codes.
-    recap = _pkg("tender", "R1", 2024, "32", "32.73", "Tender", "Pengadaan Barang", "APBD",
-                 "50000000", "45000000", "44000000", satker_code=None, klpd_code=None,
-                 satker_name="Dinas PUPR", klpd_name="Provinsi Jawa Barat")
+    def pkg(code, reg, pagu, kontrak, **extra):
+        return _pkg("tender", code, 2024, "32", reg, "Tender", "Pengadaan Barang", "APBD",
+                    pagu, None, kontrak, **extra)
+
+    rows = [pkg("T9", "32.04", "100000000", "80000000", satker_code=None, satker_name=None),
+            # The same buyer's unit with a code, and a code without a buyer: other units.
+            pkg("T8", "32.04", "70000000", "60000000", satker_code="S7", satker_name="Dinas A"),
+            pkg("T7", "32.73", "30000000", "25000000", satker_code="S8", klpd_code=None,
+                satker_name="Dinas B", klpd_name=None),
+            # An analyst's recap names the unit and buyer but gives neither code: its name
+            # must not stand for every package without codes.
+            pkg("R1", "32.73", "50000000", "44000000", satker_code=None, klpd_code=None,
+                satker_name="Dinas PUPR", klpd_name="Provinsi Jawa Barat")]
     with engine.begin() as conn:
-        conn.execute(insert(schema.packages), [row, recap])
+        conn.execute(insert(schema.packages), rows)
         refresh_cube(conn, {(2024, "tender")})
     units = q.satker_summary(engine)
     assert [(u.group, u.name, u.extra["klpd"], u.packages) for u in units] == [
         ("D1:", None, "Pemda", 1),  # the buyer is still known
-        (":", None, None, 1)]
+        ("D1:S7", "Dinas A", "Pemda", 1), (":", None, None, 1), (":S8", "Dinas B", None, 1)]
     state = ViewState(view="province", code="32")
     table = build_slot(engine, "table", "satker", state, {"period": "2024", "place": "Jawa Barat"})
     assert text_of(table).count("Tidak diketahui") == 2 and "unresolved" not in text_of(table)
-    # Each unknown unit's total leads to its packages.
+    # Each unit's total leads to exactly its packages, the unknown ones too.
     hrefs = [link.href for link in find(table, lambda c: isinstance(c, dcc.Link))]
-    assert hrefs == ["/provinsi/32?satker=D1%3A#paket", "/provinsi/32?satker=%3A#paket"]
+    assert hrefs[0] == "/provinsi/32?satker=D1%3A#paket"
+    assert hrefs[2] == "/provinsi/32?satker=%3A#paket"
     chosen = [ViewState.from_url("/provinsi/32", h.split("#")[0].split("?", 1)[1]) for h in hrefs]
-    for unit, code in zip(chosen, ("T9", "R1"), strict=True):
-        listed, count = q.packages_page(engine, q.Filters(), satker=unit.satker)
-        assert count == 1 and [r["code"] for r in listed] == [code]
-    block = build_slot(engine, "table", "packages", chosen[0],
-                       {"period": "2024", "place": "Jabar"})
-    assert "Paket Tidak diketahui (Pemda), 2024" in text_of(block)
-    assert "Paket T9" in text_of(block) and "Paket R1" not in text_of(block)
+    for unit, view in zip(units, chosen, strict=True):
+        listed, count = q.packages_page(engine, q.Filters(), satker=view.satker)
+        assert count == unit.packages == len(listed)
+        assert sum(r["savings"] for r in listed) == unit.savings_vs_pagu
+    meta = {"period": "2024", "place": "Jawa Barat"}
+    for view, heading, shown, hidden in ((chosen[0], "Tidak diketahui (Pemda)", "T9", "T8"),
+                                         (chosen[2], "Tidak diketahui (–)", "R1", "T7")):
+        block = text_of(build_slot(engine, "table", "packages", view, meta))
+        assert f"Paket {heading}, 2024" in block
+        assert f"Paket {shown}" in block and f"Paket {hidden}" not in block
 
 
 def test_one_work_unit_code_in_two_governments_makes_two_units(engine):
@@ -261,6 +271,10 @@ def test_one_work_unit_code_in_two_governments_makes_two_units(engine):
     block = build_slot(engine, "table", "packages", chosen, {"period": "2024", "place": "Kalsel"})
     assert "Paket B2" in text_of(block) and "Paket B1" not in text_of(block)
     assert "Paket DINAS PENDIDIKAN (Kab. Tapin), 2024" in text_of(block)
+    # A link of older versions (the code alone) lists the code in every buyer, named by none.
+    older = text_of(build_slot(engine, "table", "packages", state.with_(satker=code),
+                               {"period": "2024", "place": "Kalsel"}))
+    assert "Menampilkan 1–3 dari 3 paket." in older and "(–), 2024" in older
 
 
 def test_packages_page_sorts_pages_and_counts(known):

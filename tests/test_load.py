@@ -561,11 +561,7 @@ def test_cubes_added_by_a_newer_hemat_are_filled_in_an_older_database(engine, tm
     load_paths(engine, [write_json(tmp_path / "res.json", RESULTS)])
     with engine.begin() as conn:  # as a database made before these cubes and index existed
         schema.flag_cube.drop(conn)
-        # The work-unit cube of versions that keyed a unit by its satker code alone.
-        schema.satker_cube.drop(conn)
-        conn.exec_driver_sql("CREATE TABLE satker_cube (year INTEGER, kind VARCHAR(12), "
-                             "satker_code VARCHAR(60), packages INTEGER)")
-        conn.exec_driver_sql("INSERT INTO satker_cube VALUES (2025, 'tender', '99', 5)")
+        make_old_satker_cube(conn)
         conn.exec_driver_sql("DROP INDEX ix_packages_name")
         conn.exec_driver_sql("DROP INDEX ix_packages_province_unit")
         conn.exec_driver_sql("DROP INDEX ix_packages_unit")
@@ -580,12 +576,55 @@ def test_cubes_added_by_a_newer_hemat_are_filled_in_an_older_database(engine, tm
     # Replaced, not kept beside the new ones.
     assert not names & {"ix_packages_province", "ix_packages_satker"}
     assert "klpd_code" in {c["name"] for c in inspect(engine).get_columns("satker_cube")}
+    assert_unit_statistics(engine)
     for cube in ("satker_cube", "savings_cube"):
         assert f"ix_{cube}_regency" in {i["name"] for i in inspect(engine).get_indexes(cube)}
     assert_cube_matches_packages(engine)
     from dashboard.queries import satker_summary
 
     assert sum(s.packages for s in satker_summary(engine)) == len(RESULTS)
+
+
+def make_old_satker_cube(conn) -> None:
+    """The work-unit cube of versions that keyed a unit by its satker code alone, with a
+    row that a recount does not give."""
+    from sqlalchemy import Column, MetaData, Table
+
+    schema.satker_cube.drop(conn)
+    Table("satker_cube", MetaData(), *(Column(c.name, c.type, nullable=c.nullable)
+                                       for c in schema.satker_cube.columns
+                                       if c.name != "klpd_code")).create(conn)
+    conn.exec_driver_sql("INSERT INTO satker_cube (year, kind, satker_code, excluded, packages, "
+                         "counted, with_hps) VALUES (2025, 'tender', '99', FALSE, 5, 5, 5)")
+
+
+def assert_unit_statistics(engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM pg_statistic_ext "
+                                        "WHERE stxname = 'satker_cube_units'").scalar() == 1
+
+
+@POSTGRESQL_ONLY
+def test_an_older_cube_is_changed_by_its_owner_only_and_keeps_its_grants(engine, db_url,
+                                                                          tmp_path):
+    """A dashboard's role cannot change an older database's work-unit cube: it is told to
+    run `hemat refresh` as the loader's role and nothing changes. The owner's upgrade adds
+    the column in place, so the dashboard's role may still read the cube."""
+    from dashboard.queries import satker_summary
+
+    load_paths(engine, [write_json(tmp_path / "res.json", RESULTS)])
+    with engine.begin() as conn:
+        make_old_satker_cube(conn)
+    with reader_role(engine, db_url) as reader:
+        with pytest.raises(schema.OutdatedSchema, match="hemat refresh"):
+            schema.create_schema(reader)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM satker_cube").scalar() == 1
+        schema.create_schema(engine)
+        assert sum(s.packages for s in satker_summary(reader)) == len(RESULTS)
+    assert_unit_statistics(engine)
+    assert_cube_matches_packages(engine)
 
 
 def test_progress_follows_each_file_then_the_merge(engine, tmp_path):
@@ -816,7 +855,6 @@ def test_a_role_that_does_not_own_the_tables_leaves_the_old_keys(engine, db_url)
     tables: the old keys stay for the loader's role to drop, and nothing fails."""
     from sqlalchemy import ForeignKeyConstraint, MetaData, inspect
 
-    from etl.db import engine_from_url
 
     old = MetaData()
     schema.loads.to_metadata(old)
@@ -824,24 +862,34 @@ def test_a_role_that_does_not_own_the_tables_leaves_the_old_keys(engine, db_url)
     table.drop(engine)
     table.to_metadata(old).append_constraint(ForeignKeyConstraint(["load_id"], ["loads.id"]))
     old.create_all(engine, tables=[old.tables["contracts"]])
-    role = f"hemat_reader_{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
-        current = conn.exec_driver_sql("SELECT current_schema()").scalar()
-        conn.exec_driver_sql(f"CREATE ROLE {role}")
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {current} TO {role}")
-            conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {current} TO {role}")
-        reader = engine_from_url(db_url.replace("options=", f"options=-c%20role%3D{role}%20"))
-        with reader.connect() as conn:
-            assert conn.exec_driver_sql("SELECT current_user").scalar() == role
+    with reader_role(engine, db_url) as reader:
         schema.create_schema(reader)
-        reader.dispose()
         assert [k["referred_table"] for k in inspect(engine).get_foreign_keys("contracts")] \
             == ["loads"]
         schema.create_schema(engine)
         assert inspect(engine).get_foreign_keys("contracts") == []
+
+
+@contextmanager
+def reader_role(engine, db_url):
+    """An engine on ENGINE's schema as a new role that may only read its tables, as a
+    dashboard's role may (GRANT SELECT ON ALL TABLES)."""
+    from etl.db import engine_from_url
+
+    role = f"hemat_reader_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        current = conn.exec_driver_sql("SELECT current_schema()").scalar()
+        conn.exec_driver_sql(f"CREATE ROLE {role}")
+    reader = engine_from_url(db_url.replace("options=", f"options=-c%20role%3D{role}%20"))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {current} TO {role}")
+            conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {current} TO {role}")
+        with reader.connect() as conn:
+            assert conn.exec_driver_sql("SELECT current_user").scalar() == role
+        yield reader
     finally:
+        reader.dispose()
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP OWNED BY {role}")
             conn.exec_driver_sql(f"DROP ROLE {role}")

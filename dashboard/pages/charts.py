@@ -134,8 +134,8 @@ def packages_table(engine, state, opts, meta):
         offset=(state.page - 1) * c.PAGE_SIZE, limit=c.PAGE_SIZE)
     lang = state.lang
     if state.satker:
-        # Unit names repeat across governments: the buyer says which one.
-        name, klpd = (rows[0]["satker_name"], rows[0]["klpd_name"]) if rows else (None, None)
+        # Named as in the work-unit table; names repeat across governments, so with the buyer.
+        name, klpd = q.unit_names(engine, state.satker)
         caption = t("packages_title_satker", lang, satker=name or t("unknown", lang),
                     klpd=klpd or "–", period=meta["period"])
         clear = html.P(c.dcc.Link(t("satker_all", lang), href=state.href(satker=None, page=1)
