@@ -693,6 +693,14 @@ def _analyze(conn: Connection, *tables: Table) -> None:
             conn.info.setdefault(ANALYZED, set()).add(table.name)
 
 
+def _analyze_sources(conn: Connection) -> None:
+    """_analyze for package_sources, of the columns that the loader's statements join and
+    filter on: its other forty the dashboard never reads, and autovacuum counts them later
+    (0.10 s instead of 0.58-0.62 s for the sample of a load's rows)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {SOURCES.name} (kind, code, dataset)")
+
+
 def publish(conn: Connection, load_ids: list[int]) -> None:
     """Merge, flag and count into the cubes, once, every package the loads LOAD_IDS changed
     (listed under LOAD_WIDE as they were written), as the last of them; then empty the list."""
@@ -733,7 +741,8 @@ def _touched_pairs(conn: Connection, listed: int, target: Table,
 def _replace_packages(conn: Connection, load_id: int, listed: int) -> Table:
     """Write the listed packages' merge and flags; returns the table they are in (see
     _packages_target)."""
-    _analyze(conn, KEYS, schema.package_sources)
+    _analyze(conn, KEYS)
+    _analyze_sources(conn)
     conn.execute(delete(schema.package_flags).where(_keyed(schema.package_flags, listed)))
     with _packages_target(conn, listed) as target:
         m = merged_select(listed).subquery("merged")
