@@ -173,6 +173,26 @@ def test_a_new_dataset_of_known_packages_counts_them_updated(engine, tmp_path):
         Decimal("1269963504.15"), Decimal("921692940"), None]
 
 
+@pytest.mark.parametrize("earlier", ["none", "another package"])
+def test_each_file_counts_new_and_known_packages_in_a_first_load_as_in_a_later_one(
+        engine, tmp_path, earlier):
+    """A first load (no sources yet) counts a file's known packages from the load's own list
+    instead of asking package_sources: the same figures as a load after another one."""
+    if earlier != "none":
+        load_paths(engine, [write_json(tmp_path / "other.json",
+                                       [dict(RESULTS[0], kd_tender=1, kd_paket=2)])])
+    ann = write_json(tmp_path / "ann.json", [_announcement(r) for r in RESULTS[:2]])
+    res = write_json(tmp_path / "res.json", RESULTS[1:])
+    # The same dataset again: one package it stated, with a new contract value, and one new.
+    more = write_json(tmp_path / "more.json", [
+        dict(RESULTS[2], nilai_kontrak=RESULTS[2]["hps"] - 1, _event_date="2025-12-01"),
+        dict(RESULTS[0], _event_date="2025-12-01")])
+    counts = [(r.error, r.packages_new, r.packages_updated, r.packages_unchanged)
+              for r in load_paths(engine, [ann, res, more])]
+    assert counts == [(None, 2, 0, 0), (None, 1, 1, 0), (None, 0, 2, 0)]
+    assert len(packages(engine)) == 3 + (earlier != "none")
+
+
 def test_loading_twice_changes_nothing(engine, tmp_path):
     f = write_json(tmp_path / "res.json", RESULTS)
     load_paths(engine, [f])
