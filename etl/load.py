@@ -83,9 +83,11 @@ EVERY_PAIR = None
 # Where a connection's info names the tables its transaction analyzed after their last
 # write (set by begin_work, taken off after the commit): they need no new statistics then.
 ANALYZED = "hemat_analyzed"
-# Where it holds, in a load into a database without package sources (a first load), the
-# datasets its files wrote so far; None otherwise. See _stated and _write_all_new.
+# Where it says whether the load is one into a database without package sources (a first
+# load): see _known_in_first_load.
 FIRST_LOAD = "hemat_first_load"
+# SQLAlchemy reports how many rows an INSERT wrote only when asked to.
+ROWCOUNT = {"preserve_rowcount": True}
 # Files of this many rows or more hand their memory back to the system once done with.
 RELEASE_ROWS = 50_000
 # What writing a file costs the loader against what preparing it costs (both about in
@@ -157,8 +159,8 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
             try:
                 with conn.begin():
                     begin_work(conn)
-                    conn.info[FIRST_LOAD] = None if conn.execute(
-                        select(exists().select_from(SOURCES))).scalar() else set()
+                    conn.info[FIRST_LOAD] = not conn.execute(
+                        select(exists().select_from(SOURCES))).scalar()
                     for i, path in enumerate(files):
                         if sizes:
                             _prepare_while_waiting(futures, i, files, sizes, resolver, folder,
@@ -481,18 +483,20 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
     load_id, dataset, frame = result.load_id, prepared.layout.dataset, prepared.sources
     rows = scratch.rows(prepared.staged) if prepared.staged else None
     if rows is not None:  # SQLite: in a scratch table
-        conn.execute(insert(KEYS).from_select(["load_id", "kind", "code"],
-                                              select(literal(load_id), rows.c.kind, rows.c.code)))
+        listed = conn.execute(insert(KEYS).from_select(["load_id", "kind", "code"], select(
+            literal(load_id), rows.c.kind, rows.c.code)), execution_options=ROWCOUNT).rowcount
     elif frame is not None and not frame.empty:  # PostgreSQL: in the prepared frame
         insert_frame(conn, KEYS, frame[["kind", "code"]], load_id=load_id)
+        listed = len(frame)
     else:
         return
     if prepared.contracts is not None:
         _write_contracts(conn, prepared.contracts.assign(load_id=load_id), load_id)
-    stated = _stated(conn, load_id, dataset)
+    known = _known_in_first_load(conn, load_id, listed)
+    stated = 0 if known == 0 else _count_known(conn, load_id, dataset)
     if rows is None:
         if not stated:
-            _write_all_new(conn, prepared, result, report)
+            _write_all_new(conn, prepared, result, report, known)
             return
         rows = scratch.copy(conn, frame)
     r, s = rows.c, SOURCES.c
@@ -504,7 +508,8 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
     replaced = _with_old_values(conn, rows, load_id, dataset, resolver) if stated > unchanged \
         else None
     report(0.5)
-    result.packages_updated = _count_known(conn, load_id)
+    # In a first load, an unchanged package is a known one: an earlier file of it stated it.
+    result.packages_updated = _count_known(conn, load_id) if known is None else known - unchanged
     result.packages_new = changed - result.packages_updated
     if replaced is not None:
         conn.execute(delete(SOURCES).where(_keyed(SOURCES, load_id), s.dataset == dataset))
@@ -515,41 +520,39 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
     if replaced is not None:  # those are written already
         new = new.where(~exists().where(s.kind == r.kind, s.code == r.code, s.dataset == dataset))
     conn.execute(insert(SOURCES).from_select([*rows.c.keys(), "load_id"], new))
-    _list_load_wide(conn, load_id)
+    if known is None:
+        _list_load_wide(conn, load_id)
     report(0.7)
 
 
-def _write_all_new(conn: Connection, prepared: Prepared, result: LoadResult, report) -> None:
+def _known_in_first_load(conn: Connection, load_id: int, listed: int) -> int | None:
+    """In a first load (no sources before it): list the file's LISTED packages load-wide at
+    once and return how many of them an earlier file of the load listed, which are exactly
+    the packages known so far. Counting them, and those its dataset states, probed
+    package_sources for every package: 0.18-0.28 s a file at 1M, with none known when the
+    files describe different years. None in other loads, whose files list load-wide what
+    they changed, once the unchanged ones are taken off."""
+    if not conn.info.get(FIRST_LOAD):
+        return None
+    return listed - _list_load_wide(conn, load_id)
+
+
+def _write_all_new(conn: Connection, prepared: Prepared, result: LoadResult, report,
+                   known: int | None) -> None:
     """A file whose rows come in its prepared frame (PostgreSQL) and whose dataset states
     none of its packages yet (the files of a first load, but for a file whose packages an
     earlier file of the same dataset states too): the rows are copied straight into
     package_sources, with nothing to compare or fill. Through the temporary table, the
     server parsed and wrote every row twice (the copy and the insert), which took a third of
-    a national load's files phase."""
+    a national load's files phase. KNOWN: see _known_in_first_load."""
     load_id, frame = result.load_id, prepared.sources
-    first_load = conn.info.get(FIRST_LOAD) is not None
-    if not first_load:
-        result.packages_updated = _count_known(conn, load_id)
+    result.packages_updated = _count_known(conn, load_id) if known is None else known
+    result.packages_new = len(frame) - result.packages_updated
     report(0.5)
     insert_frame(conn, SOURCES, frame[NAMES], load_id=load_id)
-    listed_first = _list_load_wide(conn, load_id)
-    if first_load:
-        # Before this load there were no sources: a package is known when an earlier file
-        # of the load listed it, so the load-wide list counts the new ones as it takes them
-        # (a count of the known ones probed package_sources: 0.18 s a file at 1M).
-        result.packages_updated = len(frame) - listed_first
-    result.packages_new = len(frame) - result.packages_updated
+    if known is None:
+        _list_load_wide(conn, load_id)
     report(0.7)
-
-
-def _stated(conn: Connection, load_id: int, dataset: str) -> int:
-    """How many of the packages listed under LOAD_ID DATASET already states; none, without
-    asking, in a first load whose files have not written DATASET yet."""
-    written = conn.info.get(FIRST_LOAD)
-    if written is not None and dataset not in written:
-        written.add(dataset)
-        return 0
-    return _count_known(conn, load_id, dataset)
 
 
 def _list_load_wide(conn: Connection, load_id: int) -> int:
@@ -559,7 +562,7 @@ def _list_load_wide(conn: Connection, load_id: int) -> int:
     upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     return conn.execute(upsert(KEYS).from_select(["load_id", "kind", "code"], select(
         literal(LOAD_WIDE), k.kind, k.code).where(k.load_id == load_id))
-        .on_conflict_do_nothing(), execution_options={"preserve_rowcount": True}).rowcount
+        .on_conflict_do_nothing(), execution_options=ROWCOUNT).rowcount
 
 
 def _row_hashes(frame: pd.DataFrame) -> pd.Series:
@@ -699,7 +702,7 @@ def merged_select(load_id: int):
 def begin_work(conn: Connection) -> None:
     """The temporary tables and settings a load or refresh works with, for its transaction."""
     conn.info[ANALYZED] = set()
-    conn.info[FIRST_LOAD] = None
+    conn.info[FIRST_LOAD] = False
     schema.create_work_tables(conn)
     if conn.dialect.name == "postgresql":
         for name, value in PG_WORK_SETTINGS.items():

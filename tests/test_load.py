@@ -183,13 +183,15 @@ def test_each_file_counts_new_and_known_packages_in_a_first_load_as_in_a_later_o
                                        [dict(RESULTS[0], kd_tender=1, kd_paket=2)])])
     ann = write_json(tmp_path / "ann.json", [_announcement(r) for r in RESULTS[:2]])
     res = write_json(tmp_path / "res.json", RESULTS[1:])
-    # The same dataset again: one package it stated, with a new contract value, and one new.
+    # The same dataset again: one package it stated as it was, one with a new contract value,
+    # and one it did not state (the announcements did).
     more = write_json(tmp_path / "more.json", [
+        RESULTS[1],
         dict(RESULTS[2], nilai_kontrak=RESULTS[2]["hps"] - 1, _event_date="2025-12-01"),
         dict(RESULTS[0], _event_date="2025-12-01")])
     counts = [(r.error, r.packages_new, r.packages_updated, r.packages_unchanged)
               for r in load_paths(engine, [ann, res, more])]
-    assert counts == [(None, 2, 0, 0), (None, 1, 1, 0), (None, 0, 2, 0)]
+    assert counts == [(None, 2, 0, 0), (None, 1, 1, 0), (None, 0, 2, 1)]
     assert len(packages(engine)) == 3 + (earlier != "none")
 
 
