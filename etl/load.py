@@ -172,6 +172,7 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                         progress(None, 0.0)
                     publish(conn, [r.load_id for r in results])
                 analyzed = conn.info.pop(ANALYZED)
+                conn.info.pop(FIRST_LOAD)
             finally:
                 for future in futures:  # after a failure, the files not yet begun
                     future.cancel()
