@@ -72,8 +72,12 @@ SOURCES = schema.sen_view(schema.package_sources)
 PACKAGES = schema.sen_view(schema.packages)
 CONTRACTS = schema.sen_view(schema.contracts)
 KEYS = schema.load_keys
-# The packages every file of a load changed, listed once under this id in load_keys.
+# The packages every file of a load changed (in a first load: listed), once under this id
+# in load_keys.
 LOAD_WIDE = -1
+# The PostgreSQL advisory lock a load holds until its commit: loads take turns, so that what
+# one finds at its start (a first load, say) stays true until it ends.
+LOAD_LOCK = 0x68656D74
 # PostgreSQL's default of 4 MB per sort or hash sorts a national load's finest cube on disk
 # where 64 MB hashes it (13.6 s → 6.1 s); SET LOCAL: for the load's transaction alone. (More
 # than the default 64 MB for index builds made the two widest slower: 5.5 → 7.3-9.1 s.)
@@ -159,6 +163,8 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
             try:
                 with conn.begin():
                     begin_work(conn)
+                    if conn.dialect.name == "postgresql":  # SQLite has one writer at a time
+                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
                     conn.info[FIRST_LOAD] = not conn.execute(
                         select(exists().select_from(SOURCES))).scalar()
                     for i, path in enumerate(files):
@@ -509,7 +515,8 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
     replaced = _with_old_values(conn, rows, load_id, dataset, resolver) if stated > unchanged \
         else None
     report(0.5)
-    # In a first load, an unchanged package is a known one: an earlier file of it stated it.
+    # In a first load, an unchanged package is a known one: an earlier file of this load
+    # wrote it, so it is in the load-wide list already.
     result.packages_updated = _count_known(conn, load_id) if known is None else known - unchanged
     result.packages_new = changed - result.packages_updated
     if replaced is not None:
@@ -535,7 +542,10 @@ def _known_in_first_load(conn: Connection, load_id: int, listed: int) -> int | N
     they changed, once the unchanged ones are taken off."""
     if not conn.info.get(FIRST_LOAD):
         return None
-    return listed - _list_load_wide(conn, load_id)
+    new = _list_load_wide(conn, load_id)
+    if min(new, listed) < 0:  # a driver that does not report rows written
+        raise LoadError("basis data tidak melaporkan berapa paket yang didaftarkan")
+    return listed - new
 
 
 def _write_all_new(conn: Connection, prepared: Prepared, result: LoadResult, report,
@@ -557,8 +567,8 @@ def _write_all_new(conn: Connection, prepared: Prepared, result: LoadResult, rep
 
 
 def _list_load_wide(conn: Connection, load_id: int) -> int:
-    """Add the packages file LOAD_ID changed to the load's one list (LOAD_WIDE), while the
-    loading process would otherwise wait for the next file; how many it did not hold yet."""
+    """Add the packages listed under LOAD_ID (those file LOAD_ID changed, or in a first load
+    all it states) to the load's one list (LOAD_WIDE); how many it did not hold yet."""
     k = KEYS.c
     upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     return conn.execute(upsert(KEYS).from_select(["load_id", "kind", "code"], select(
@@ -731,7 +741,7 @@ def _analyze_sources(conn: Connection) -> None:
 
 def publish(conn: Connection, load_ids: list[int]) -> None:
     """Merge, flag and count into the cubes, once, every package the loads LOAD_IDS changed
-    (listed under LOAD_WIDE as they were written), as the last of them; then empty the list."""
+    (listed under LOAD_WIDE), as the last of them; then empty the list."""
     ids = [i for i in load_ids if i is not None]
     if not ids:
         return

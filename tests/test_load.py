@@ -824,6 +824,37 @@ def assert_planned(engine):
 
 
 @POSTGRESQL_ONLY
+def test_a_second_load_waits_for_the_first_to_commit(engine, tmp_path, monkeypatch):
+    """Two loads into an empty database: the second starts while the first is still writing,
+    waits for its commit, and then counts the first one's packages as known (it is no first
+    load any more)."""
+    started, go_on, write = threading.Event(), threading.Event(), etl.load._write_file
+
+    def write_slowly(conn, *args, **kwargs):
+        if not started.is_set():  # the first load's file only
+            started.set()
+            assert go_on.wait(30)
+        return write(conn, *args, **kwargs)
+
+    monkeypatch.setattr(etl.load, "_write_file", write_slowly)
+    res = write_json(tmp_path / "res.json", RESULTS)
+    ann = write_json(tmp_path / "ann.json", [_announcement(r) for r in RESULTS[:2]])
+    first = threading.Thread(target=load_paths, args=(engine, [res]))
+    first.start()
+    assert started.wait(30)
+    second = []
+    waiting = threading.Thread(target=lambda: second.extend(load_paths(engine, [ann])))
+    waiting.start()
+    waiting.join(1.0)
+    assert waiting.is_alive()  # held by the first load's lock
+    go_on.set()
+    first.join(60)
+    waiting.join(60)
+    [r] = second
+    assert (r.error, r.packages_new, r.packages_updated) == (None, 0, 2)
+
+
+@POSTGRESQL_ONLY
 def test_a_foreign_key_to_packages_makes_the_load_write_in_place(engine, tmp_path):
     """A user's table referencing packages would stop the drop of the old table (and a
     trigger would be lost with it): the merge then writes into packages itself."""
