@@ -585,7 +585,7 @@ def unit_names(engine: Engine, key: str) -> tuple[str | None, str | None]:
     unit = _parse_unit(key)
     with engine.connect() as conn:
         if unit is None:
-            name = conn.execute(select(p.c.satker_name).where(p.c.satker_code == key)
+            name = conn.execute(select(p.c.satker_name).where(_unit_condition(key))
                                 .limit(1)).scalar()
             return name, None
         return _satker_names(conn, [unit]).get(unit, (None, None))
@@ -614,9 +614,8 @@ def packages_page(engine: Engine, f: Filters = Filters(), *, satker: str | None 
     ordering = (*(o.nulls_last() for o in order), p.c.kind, p.c.code)
     # The page's keys first (from an index where one covers the filter), then its rows.
     page = select(p.c.kind, p.c.code).where(cond).order_by(*ordering).offset(offset).limit(limit)
-    query = (select(p.c.kind, p.c.code, p.c.name, p.c.year, p.c.satker_name, p.c.method,
-                    p.c.pagu, p.c.hps, p.c.kontrak, savings.label("savings"), p.c.excluded,
-                    p.c.flags)
+    query = (select(p.c.kind, p.c.code, p.c.name, p.c.year, p.c.pagu, p.c.hps, p.c.kontrak,
+                    savings.label("savings"), p.c.excluded, p.c.flags)
              .where(tuple_(p.c.kind, p.c.code).in_(page)).order_by(*ordering))
     with engine.connect() as conn:
         rows = [dict(m) for m in conn.execute(query).mappings().all()]

@@ -87,9 +87,6 @@ EVERY_PAIR = None
 # Where a connection's info names the tables its transaction analyzed after their last
 # write (set by begin_work, taken off after the commit): they need no new statistics then.
 ANALYZED = "hemat_analyzed"
-# Where it says whether the load is one into a database without package sources (a first
-# load): see _known_in_first_load.
-FIRST_LOAD = "hemat_first_load"
 # SQLAlchemy reports how many rows an INSERT wrote only when asked to.
 ROWCOUNT = {"preserve_rowcount": True}
 # Files of this many rows or more hand their memory back to the system once done with.
@@ -165,7 +162,7 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                     begin_work(conn)
                     if conn.dialect.name == "postgresql":  # SQLite has one writer at a time
                         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
-                    conn.info[FIRST_LOAD] = not conn.execute(
+                    scratch.first_load = not conn.execute(
                         select(exists().select_from(SOURCES))).scalar()
                     for i, path in enumerate(files):
                         if sizes:
@@ -178,7 +175,6 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                         progress(None, 0.0)
                     publish(conn, [r.load_id for r in results])
                 analyzed = conn.info.pop(ANALYZED)
-                conn.info.pop(FIRST_LOAD)
             finally:
                 for future in futures:  # after a failure, the files not yet begun
                     future.cancel()
@@ -499,7 +495,7 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
         return
     if prepared.contracts is not None:
         _write_contracts(conn, prepared.contracts.assign(load_id=load_id), load_id)
-    known = _known_in_first_load(conn, load_id, listed)
+    known = _known_in_first_load(conn, load_id, listed) if scratch.first_load else None
     stated = 0 if known == 0 else _count_known(conn, load_id, dataset)
     if rows is None:
         if not stated:
@@ -533,15 +529,13 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
     report(0.7)
 
 
-def _known_in_first_load(conn: Connection, load_id: int, listed: int) -> int | None:
+def _known_in_first_load(conn: Connection, load_id: int, listed: int) -> int:
     """In a first load (no sources before it): list the file's LISTED packages load-wide at
     once and return how many of them an earlier file of the load listed, which are exactly
     the packages known so far. Counting them, and those its dataset states, probed
     package_sources for every package: 0.18-0.28 s a file at 1M, with none known when the
-    files describe different years. None in other loads, whose files list load-wide what
-    they changed, once the unchanged ones are taken off."""
-    if not conn.info.get(FIRST_LOAD):
-        return None
+    files describe different years. (Other loads' files list load-wide what they changed,
+    once the unchanged ones are taken off.)"""
     new = _list_load_wide(conn, load_id)
     if min(new, listed) < 0:  # a driver that does not report rows written
         raise LoadError("basis data tidak melaporkan berapa paket yang didaftarkan")
@@ -713,7 +707,6 @@ def merged_select(load_id: int):
 def begin_work(conn: Connection) -> None:
     """The temporary tables and settings a load or refresh works with, for its transaction."""
     conn.info[ANALYZED] = set()
-    conn.info[FIRST_LOAD] = False
     schema.create_work_tables(conn)
     if conn.dialect.name == "postgresql":
         for name, value in PG_WORK_SETTINGS.items():
@@ -758,31 +751,32 @@ def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) 
     under LISTED (by default LOAD_ID), and bring the savings cube up to date for the budget
     years and kinds they were and are in."""
     listed = load_id if listed is None else listed
+    count = _count_listed(conn, listed)
     years_before = _years_kinds(conn, listed, PACKAGES)
-    target = _replace_packages(conn, load_id, listed)
-    refresh_cube(conn, _touched_pairs(conn, listed, target, years_before), target)
+    target = _replace_packages(conn, load_id, listed, count)
+    refresh_cube(conn, _touched_pairs(conn, listed, count, target, years_before), target)
     _swap_in(conn, target, listed)
 
 
-def _touched_pairs(conn: Connection, listed: int, target: Table,
+def _touched_pairs(conn: Connection, listed: int, count: int, target: Table,
                    before: set[tuple]) -> set[tuple] | None:
-    """The (budget year, kind) pairs whose cube rows the packages listed under LISTED change:
-    the pairs they were in (BEFORE) and are in now in TARGET. EVERY_PAIR when they are all of
-    TARGET's packages (a first load): then recomputing every cube row costs a pass less than
-    finding the pairs (1.1 s of a national load on PostgreSQL)."""
-    if _count_listed(conn, listed) >= conn.execute(
+    """The (budget year, kind) pairs whose cube rows the COUNT packages listed under LISTED
+    change: the pairs they were in (BEFORE) and are in now in TARGET. EVERY_PAIR when they
+    are all of TARGET's packages (a first load): then recomputing every cube row costs a pass
+    less than finding the pairs (1.1 s of a national load on PostgreSQL)."""
+    if count >= conn.execute(
             select(func.count()).select_from(target)).scalar():
         return EVERY_PAIR
     return before | _years_kinds(conn, listed, target)
 
 
-def _replace_packages(conn: Connection, load_id: int, listed: int) -> Table:
-    """Write the listed packages' merge and flags; returns the table they are in (see
+def _replace_packages(conn: Connection, load_id: int, listed: int, count: int) -> Table:
+    """Write the COUNT listed packages' merge and flags; returns the table they are in (see
     _packages_target)."""
     _analyze(conn, KEYS)
     _analyze_sources(conn)
     conn.execute(delete(schema.package_flags).where(_keyed(schema.package_flags, listed)))
-    with _packages_target(conn, listed) as target:
+    with _packages_target(conn, listed, count) as target:
         m = merged_select(listed).subquery("merged")
         # Each package is written with its verdict: setting it afterwards would write every
         # flagged row, and on PostgreSQL each of its index entries, a second time.
@@ -816,17 +810,16 @@ def _flag(conn: Connection, load_id: int, target: Table) -> None:
 
 
 @contextmanager
-def _packages_target(conn: Connection, listed: int):
-    """The table the packages listed under LISTED are written into, with their old rows out
-    of the way; its indexes are complete when the block ends. When a load rewrites a large
-    share of the packages (BULK_SHARE), indexes are built once after the rows are in: one
-    sort each instead of a million random inserts.
+def _packages_target(conn: Connection, listed: int, listed_count: int):
+    """The table the LISTED_COUNT packages listed under LISTED are written into, with their
+    old rows out of the way; its indexes are complete when the block ends. When a load
+    rewrites a large share of the packages (BULK_SHARE), indexes are built once after the
+    rows are in: one sort each instead of a million random inserts.
     - SQLite: packages itself, its secondary indexes dropped meanwhile.
     - PostgreSQL: a new table, the other packages copied into it, which _swap_in puts in
       place of packages at the very end. Dropping indexes would lock readers out for the
       whole publish; keeping seven current row by row took 49.5 s of a 120 s national load.
     - Otherwise packages itself, as it is."""
-    listed_count = _count_listed(conn, listed)
     stored = conn.execute(select(func.count()).select_from(PACKAGES)).scalar()
     bulk = listed_count >= BULK_SHARE * stored
     if bulk and conn.dialect.name == "postgresql" and _swappable(conn):
@@ -1007,10 +1000,10 @@ def refresh(engine: Engine) -> int:
         begin_work(conn)
         _reresolve_sources(conn, resolver)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
-        conn.execute(insert(KEYS).from_select(
-            ["load_id", "kind", "code"],
-            select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)))
-        target = _replace_packages(conn, 0, 0)
+        listed = conn.execute(insert(KEYS).from_select(
+            ["load_id", "kind", "code"], select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)),
+            execution_options=ROWCOUNT).rowcount
+        target = _replace_packages(conn, 0, 0, listed)
         refresh_all_cubes(conn, target)
         count = _count_keyed(conn, target, 0)
         _swap_in(conn, target, 0)

@@ -316,16 +316,17 @@ def sen_view(table: Table) -> Table:
     return Table(table.name, md, *cols)
 
 
-def _drop_load_foreign_keys(conn) -> None:
-    """Drop the keys to loads that UNCHECKED_LOAD_IDS no longer declare, where this role may:
-    a role that does not own the table (a dashboard's, say) leaves them to the loader's. One
-    catalog query, as every command checks the schema."""
+def _drop_load_foreign_keys(conn, owned: set[str]) -> None:
+    """Drop the keys to loads that UNCHECKED_LOAD_IDS no longer declare, from the tables of
+    OWNED (those this role may change: a dashboard's leaves them to the loader's)."""
+    tables = owned.intersection(UNCHECKED_LOAD_IDS)
+    if not tables:
+        return
     keys = conn.exec_driver_sql("""
         SELECT t.relname, c.conname FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
         WHERE c.contype = 'f' AND c.confrelid = 'loads'::regclass
-          AND t.relnamespace = current_schema()::regnamespace
-          AND t.relname = ANY(%(tables)s) AND pg_has_role(t.relowner, 'USAGE')""",
-                                {"tables": list(UNCHECKED_LOAD_IDS)}).all()
+          AND t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(%(tables)s)""",
+                                {"tables": sorted(tables)}).all()
     for table, name in keys:
         conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
 
@@ -345,17 +346,20 @@ def _owned(conn, names) -> set[str]:
                                     {"names": list(names)}).scalars())
 
 
-def _upgrade_cubes(conn) -> set[str]:
-    """Add the dimensions that an older hemat's cubes lack (klpd_code of the work-unit cube,
-    since a work unit is a buyer's satker) and return those cubes' names: the caller refills
-    them in the same transaction. Columns are added, not the table made anew, so that grants
-    and views on it stay; nullable, as the refill writes every row again."""
-    cubes = {t.name: t for t in (*CUBES, flag_cube)}
+def _upgrade_cubes(conn, before: set[str], owned: set[str]) -> set[str]:
+    """Add the dimensions that the cubes of an older hemat (those among the tables BEFORE)
+    lack, such as klpd_code of the work-unit cube since a work unit is a buyer's satker, and
+    return those cubes' names: the caller refills them in the same transaction. Columns are
+    added, not the table made anew, so that grants and views on it stay; nullable, as the
+    refill writes every row again. Only a role that OWNS them may."""
+    cubes = {t.name: t for t in (*CUBES, flag_cube) if t.name in before}
+    if not cubes:
+        return set()
     found = inspect(conn).get_multi_columns(filter_names=list(cubes))
     missing = {name: [c for c in cubes[name].columns if c.name not in {x["name"] for x in have}]
                for (_, name), have in found.items()}
     missing = {name: columns for name, columns in missing.items() if columns}
-    if set(missing) - _owned(conn, missing):
+    if set(missing) - owned:
         raise OutdatedSchema(
             "Basis data ini dibuat hemat versi lama; tabel ringkasannya (" + ", ".join(missing)
             + ") perlu diperbarui oleh peran pemilik tabel. Jalankan `hemat refresh` dengan "
@@ -381,8 +385,8 @@ def create_schema(engine) -> None:
     before = set(inspect(engine).get_table_names())
     metadata.create_all(engine)
     with engine.begin() as conn:
-        upgraded = _upgrade_cubes(conn)
         owned = _owned(conn, before)  # a reader's role leaves indexes to the loader's
+        upgraded = _upgrade_cubes(conn, before, owned)
         for table in metadata.sorted_tables:  # indexes added to tables that existed
             if table.name in owned:
                 have = {i["name"] for i in inspect(conn).get_indexes(table.name)}
@@ -392,7 +396,7 @@ def create_schema(engine) -> None:
                     if index.name not in have:
                         index.create(conn)
         if conn.dialect.name == "postgresql":
-            _drop_load_foreign_keys(conn)
+            _drop_load_foreign_keys(conn, owned)
         if not conn.execute(select(func.count()).select_from(regions)).scalar():
             conn.execute(insert(regions), official_regions())
         new_cubes = {t.name for t in (*CUBES, flag_cube)} - before | upgraded

@@ -75,6 +75,8 @@ class Stage:
         self.batch = [i // per_batch for i in range(files)]
         self.attached: list[str] = []
         self.own: set[int] = set()  # the files the loader prepares itself
+        # Whether the load began on a database without package sources (load_paths sets it).
+        self.first_load = False
 
     def target(self, i: int) -> tuple[str, str, str] | None:
         """Where the preparing process writes file I's rows: (scratch file, its name when
