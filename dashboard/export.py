@@ -115,6 +115,7 @@ MEASURES = [
 ]
 
 TOTAL_LABEL = ("Jumlah", "Total")
+UNKNOWN = ("Tidak diketahui", "Unknown")
 
 
 def _summary_row(s: SummaryRow) -> dict:
@@ -140,13 +141,15 @@ def _province_of(code: str, names: dict[str, str]) -> str | None:
 
 
 def summary_tables(report: "Report") -> list[Table]:
-    """The four summary tables: by province, regency, year, and method × category."""
+    """The five summary tables: by province, regency, year, method × category and work
+    unit."""
     names = report.names
     regencies = [{**_summary_row(s), "province": _province_of(s.group, names)}
                  for s in report.by_regency]
     crossed = [{**_summary_row(s), "category": s.extra["then"],
                 "category_name": s.extra["then_name"]} for s in report.by_method_category]
     code = Col("group", ("Kode", "Code"), "code", 8)
+    units = [_unit_row(s, report.lang) for s in report.by_satker]
     return [
         Table("province", ("Per provinsi", "By province"),
               [code, Col("name", ("Provinsi", "Province"), "text", 30), *MEASURES],
@@ -164,7 +167,20 @@ def summary_tables(report: "Report") -> list[Table]:
               [Col("name", ("Metode pemilihan", "Method"), "text", 22),
                Col("category_name", ("Jenis pengadaan", "Category"), "text", 34), *MEASURES],
               lambda: crossed, len(crossed), _total_row(report, "name"), freeze="C2"),
+        Table("satker", ("Per satuan kerja", "By work unit"),
+              [Col("name", ("Satuan kerja", "Work unit"), "text", 40),
+               Col("klpd", ("K/L/PD", "Buyer (K/L/PD)"), "text", 30),
+               Col("satker_code", ("Kode satker", "Work unit code"), "code", 14),
+               Col("klpd_code", ("Kode K/L/PD", "Buyer code"), "code", 10), *MEASURES],
+              lambda: units, len(units), _total_row(report, "name"), freeze="C2"),
     ]
+
+
+def _unit_row(s: SummaryRow, lang: str) -> dict:
+    """A work unit named as the dashboard's work-unit table names it."""
+    klpd_code, _, satker_code = s.group.partition(":")
+    return {**_summary_row(s), "name": s.name or _t(UNKNOWN, lang), "klpd": s.extra["klpd"],
+            "satker_code": satker_code or None, "klpd_code": klpd_code or None}
 
 
 def _reason_flags(row: dict) -> str:
@@ -255,6 +271,7 @@ class Report:
     by_regency: list[SummaryRow]
     by_year: list[SummaryRow]
     by_method_category: list[SummaryRow]
+    by_satker: list[SummaryRow]
     reasons: list[dict]
     flagged: int
     generated_at: datetime = field(default_factory=lambda: datetime.now().replace(microsecond=0))
@@ -279,6 +296,7 @@ def build_report(engine: Engine, filters: Filters, lang: str = "id") -> Report:
         by_regency=queries.summary(engine, "regency", filters),
         by_year=queries.summary(engine, "year", filters),
         by_method_category=queries.summary_cross(engine, "method", "category", filters),
+        by_satker=queries.satker_summary(engine, filters, limit=None),
         reasons=queries.excluded_reasons(engine, filters),
         flagged=queries.flagged_count(engine, filters),
     )
@@ -449,6 +467,10 @@ SHEET_NOTES = {
     "year": ("Per tahun anggaran.", "By budget year."),
     "method_category": ("Per metode pemilihan dan jenis pengadaan.",
                         "By selection method and procurement category."),
+    "satker": ("Per satuan kerja (satker) tiap K/L/PD, penghematan terbesar di atas. Satker "
+               "berkode sama di pemerintah lain adalah satuan kerja lain.",
+               "By work unit (satker) of each buyer (K/L/PD), largest savings first. A satker "
+               "code of another government is another unit."),
     "flagged": ("Paket yang ditandai dan alasannya; yang tidak wajar di atas.",
                 "Flagged packages and why; implausible ones first."),
     "packages": ("Semua paket pilihan ini: wilayah, nilai, penghematan, tanda.",

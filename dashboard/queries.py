@@ -68,6 +68,7 @@ class SummaryRow:
             "kontrak": _money(self.kontrak), "savings_vs_pagu": _money(self.savings_vs_pagu),
             "savings_vs_hps": _money(self.savings_vs_hps),
             "rate_vs_pagu": _round(self.rate_vs_pagu), "rate_vs_hps": _round(self.rate_vs_hps),
+            **({"buyer": self.extra["klpd"]} if "klpd" in self.extra else {}),
         }
 
 
@@ -509,33 +510,48 @@ def headline(engine: Engine, f: Filters = Filters()) -> SummaryRow:
 
 
 def satker_summary(engine: Engine, f: Filters = Filters(), basis: str = "pagu",
-                   limit: int = 50, *, from_packages: bool = False) -> list[SummaryRow]:
-    """Work units (satker) with the largest savings vs BASIS first; extra["klpd"] is the buyer.
+                   limit: int | None = 50, *, from_packages: bool = False) -> list[SummaryRow]:
+    """Work units (satker) with the largest savings vs BASIS first (LIMIT of them, or all);
+    extra["klpd"] is the buyer.
 
     A unit is a KLPD's satker, its group the key work_unit gives. Read from the work-unit
-    cube (from_packages recounts, for tests); the names of the few units shown are looked
-    up afterwards."""
+    cube (from_packages recounts, for tests); the units are named after they are ranked, in
+    the same statement, each from one of its packages (an index probe a unit), so that an
+    export of thousands of units does not ask once per unit."""
     t = p if from_packages else schema.satker_cube
-    measures = {m.name: m for m in (_measures(f) if from_packages else _cube_measures(f, t))}
-    if basis == "hps":
-        savings = measures["hps"].element - measures["kontrak_with_hps"].element
-    else:
-        savings = measures["pagu"].element - measures["kontrak"].element
+    measures = _measures(f) if from_packages else _cube_measures(f, t)
     unit = (t.c.klpd_code, t.c.satker_code)
-    query = (select(*unit, *measures.values()).where(where(f, t)).group_by(*unit)
-             .order_by(savings.desc(), *(u.nulls_last() for u in unit)).limit(limit))
+    grouped = select(*unit, *measures).where(where(f, t)).group_by(*unit)
+    ranked = grouped.subquery("u") if limit is None else \
+        grouped.order_by(*_unit_order(grouped.selected_columns, basis)).limit(limit).subquery("u")
+    u = ranked.c
+    named = select(*u, *(_first_of_unit(u, col) for col in (p.c.satker_name, p.c.klpd_name)))
     with engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
-        names = _satker_names(conn, [(row["klpd_code"], row["satker_code"]) for row in rows])
+        rows = conn.execute(named.order_by(*_unit_order(u, basis))).mappings().all()
+        partial = _satker_names(conn, [(r["klpd_code"], r["satker_code"]) for r in rows
+                                       if r["klpd_code"] is None or r["satker_code"] is None])
     out = []
     for row in rows:
         klpd, code = row["klpd_code"], row["satker_code"]
         s = _row("satker", {**row, "satker": work_unit(klpd, code)}, {})
-        s.name, buyer = names.get((klpd, code), (None, None))
+        s.name, buyer = partial.get((klpd, code), (row["satker_name"], row["klpd_name"]))
         s.name = s.name or code  # None without a code: the table says unknown
         s.extra = {"klpd": buyer}
         out.append(s)
     return out
+
+
+def _unit_order(c, basis: str) -> list:
+    """Largest savings vs BASIS first, then by unit; C: the ranked units' columns."""
+    base = c.hps - c.kontrak_with_hps if basis == "hps" else c.pagu - c.kontrak
+    return [base.desc(), c.klpd_code.nulls_last(), c.satker_code.nulls_last()]
+
+
+def _first_of_unit(u, col):
+    """COL of one package of each ranked unit U that has both codes (NULL for the others,
+    which _satker_names names)."""
+    return (select(col).where(p.c.klpd_code == u.klpd_code, p.c.satker_code == u.satker_code)
+            .limit(1).scalar_subquery().label(col.name))
 
 
 def work_unit(klpd_code: str | None, satker_code: str | None) -> str:

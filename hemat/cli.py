@@ -54,9 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     _add_db(p)
 
-    p = sub.add_parser("summary", help="ringkasan penghematan per tahun, provinsi atau kab/kota")
+    p = sub.add_parser("summary", help="ringkasan penghematan per tahun, provinsi, kab/kota, "
+                                       "satuan kerja, ...")
     p.add_argument("--by", choices=["year", "province", "regency", "method", "category",
-                                    "kind", "funding"], default="year")
+                                    "kind", "funding", "satker"], default="year",
+                   help="satker: satuan kerja tiap K/L/PD, penghematan terbesar di atas")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     _add_filters(p)
     _add_db(p)
@@ -195,9 +197,11 @@ def rupiah(value) -> str:
 
 
 def cmd_summary(args) -> int:
-    from dashboard.queries import summary
+    from dashboard.queries import satker_summary, summary
 
-    rows = summary(_ensure_db(args), args.by, _filters(args))
+    engine = _ensure_db(args)
+    rows = satker_summary(engine, _filters(args), limit=None) if args.by == "satker" \
+        else summary(engine, args.by, _filters(args))
     data = [r.as_json() for r in rows]
     if args.format == "json":
         print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -216,13 +220,20 @@ def _print_summary_table(rows) -> None:
         return
     headers = ["kelompok", "nama", "paket", "berkontrak", "pagu", "kontrak", "hemat vs pagu",
                "%", "hemat vs HPS", "%"]
-    table = [[r.group, r.name, r.packages, r.contracted, rupiah(r.pagu), rupiah(r.kontrak),
-              rupiah(r.savings_vs_pagu), _pct(r.rate_vs_pagu), rupiah(r.savings_vs_hps),
-              _pct(r.rate_vs_hps)] for r in rows]
+    table = [[r.group, _summary_name(r), r.packages, r.contracted, rupiah(r.pagu),
+              rupiah(r.kontrak), rupiah(r.savings_vs_pagu), _pct(r.rate_vs_pagu),
+              rupiah(r.savings_vs_hps), _pct(r.rate_vs_hps)] for r in rows]
     _print_table(headers, table)
     print("\nPenghematan = pagu − nilai kontrak (atau HPS − nilai kontrak), hanya paket yang "
           "punya pagu dan nilai kontrak; paket yang ditandai tidak wajar tidak dihitung "
           "(lihat: hemat quality).")
+
+
+def _summary_name(r) -> str:
+    """A work unit with its buyer (satker names repeat across governments)."""
+    if "klpd" not in r.extra:
+        return r.name
+    return f"{r.name or 'Tidak diketahui'} ({r.extra['klpd'] or '-'})"
 
 
 def _pct(x) -> str:

@@ -39,6 +39,7 @@ def _tender(code, name, year, provinsi, kabkota, pagu, hps, kontrak, **more):
         "mtd_pemilihan": more.get("method", "Tender"),
         "jenis_pengadaan": more.get("category", "Pekerjaan Konstruksi"),
         "sumber_dana": "APBD", "nama_satker": more.get("satker", "Dinas PUPR"),
+        "kd_satker": more.get("satker_code"),
         "nama_penyedia": more.get("winner", "CV Maju"), "kd_klpd": "D107",
         "nama_klpd": "Kab. Bandung", "status_tender": "Selesai",
     }
@@ -46,15 +47,17 @@ def _tender(code, name, year, provinsi, kabkota, pagu, hps, kontrak, **more):
 
 TENDERS = [
     _tender("T1", EVIL["T1"], 2024, "Jawa Barat", "Bandung (Kab.)",
-            1_000_000_000.50, 950_000_000.25, 900_000_000.10, satker=SATKER_EVIL),
+            1_000_000_000.50, 950_000_000.25, 900_000_000.10, satker=SATKER_EVIL,
+            satker_code="1.01.01"),
     _tender("T2", EVIL["T2"], 2025, "Jawa Barat", "Bandung (Kab.)",
             250_000_000, 240_000_000, 230_500_000.75, winner=WINNER_EVIL,
             category="Pengadaan Barang"),
     _tender("T3", EVIL["T3"], 2024, "Jawa Barat", "Bekasi (Kota)",
             1_234_567_890_123.45, 1_200_000_000_000.00, 1_100_000_000_000.01,
-            method="Seleksi", category="Jasa Konsultansi Badan Usaha Non Konstruksi"),
+            method="Seleksi", category="Jasa Konsultansi Badan Usaha Non Konstruksi",
+            satker_code="1.03.01"),
     _tender("T4", EVIL["T4"], 2024, "Jawa Timur", "Surabaya (Kota)",
-            500_000_000, None, 480_000_000.99),
+            500_000_000, None, 480_000_000.99, satker_code="1.03.01"),
     # A typo: the contract is 10x its HPS. Flagged and left out of the default totals.
     _tender("T5", "Pembangunan Pasar (salah ketik)", 2025, "Jawa Timur", "Surabaya (Kota)",
             20_000_000_000, 19_999_776_000, 194_978_195_000),
@@ -112,9 +115,9 @@ def _dec(value) -> Decimal:
 
 
 SHEETS_ID = ["Ringkasan", "Per provinsi", "Per kabupaten-kota", "Per tahun", "Metode & jenis",
-             "Paket ditandai", "Paket"]
+             "Per satuan kerja", "Paket ditandai", "Paket"]
 SHEETS_EN = ["Summary", "By province", "By regency-city", "By year", "Method & category",
-             "Flagged packages", "Packages"]
+             "By work unit", "Flagged packages", "Packages"]
 
 
 def test_sheets_and_headers_in_both_languages(loaded, tmp_path):
@@ -164,6 +167,34 @@ def test_summary_sheets_equal_hemat_summary(loaded, tmp_path, sheet, by):
         if key in MONEY:
             assert _dec(totals[head]) == Decimal(headline[key])
             assert sum(_dec(_record(header, r)[head]) for r in data) == Decimal(headline[key])
+
+
+def test_work_unit_sheet_equals_the_dashboards_units(loaded, tmp_path):
+    """Every work unit of the selection, named and ranked as the dashboard's work-unit table
+    ranks its top 15, adding up to the headline."""
+    wb, _ = _xlsx(loaded, tmp_path)
+    header, data, total = _table(wb["Per satuan kerja"])
+    assert header[:6] == ["Satuan kerja", "K/L/PD", "Kode satker", "Kode K/L/PD", "Paket",
+                          "Paket dihitung"]
+    rows = [_record(header, r) for r in data]
+    units = queries.satker_summary(loaded, ALL, limit=None)
+    assert len(rows) == len(units) == 4
+    assert [(r["Satuan kerja"], r["K/L/PD"], r["Kode satker"], r["Kode K/L/PD"], r["Paket"])
+            for r in rows] == [
+        ("Dinas PUPR", "Kab. Bandung", "1.03.01", "D107", 2),  # T3 and T4
+        (SATKER_EVIL, "Kab. Bandung", "1.01.01", "D107", 1),
+        ("Tidak diketahui", "Kab. Bandung", None, "D107", 4),  # T2, T5 (flagged), T6, T7
+        ("Tidak diketahui", None, None, None, 1)]  # N1 names no buyer
+    assert _dec(rows[0]["Penghematan vs pagu"]) == Decimal("134587890122.45")
+    assert [_dec(r["Penghematan vs pagu"]) for r in rows] == [u.savings_vs_pagu for u in units]
+    assert units[:3] == queries.satker_summary(loaded, ALL, limit=3)
+    assert data[1][0].data_type == "s"  # the formula-like satker name stays text
+    headline = queries.total(loaded, ALL)
+    assert _record(header, total)["Satuan kerja"] == "Jumlah"
+    for head, key in (("Pagu", "pagu"), ("Nilai kontrak", "kontrak"),
+                      ("Penghematan vs pagu", "savings_vs_pagu")):
+        assert sum(_dec(r[head]) for r in rows) == getattr(headline, key) \
+            == _dec(_record(header, total)[head])
 
 
 def test_money_is_exact_in_the_file(loaded, tmp_path):
@@ -331,7 +362,7 @@ def test_dashboard_download_leaves_out_a_detail_too_large_to_wait_for(loaded, tm
     path.write_bytes(ex.workbook_bytes(loaded, Filters(), "id", detail_limit=flagged - 1))
     wb = openpyxl.load_workbook(path)
     assert "Paket" not in wb.sheetnames and "Paket ditandai" not in wb.sheetnames
-    assert wb.sheetnames == SHEETS_ID[:5]
+    assert wb.sheetnames == SHEETS_ID[:6]
     lines = [[c.value for c in row] for row in wb["Ringkasan"].iter_rows()]
     note = next(r for r in lines if "Paket ditandai" in r)
     assert f"{flagged} paket" in note[-1] and "hemat export" in note[-1]
@@ -362,7 +393,8 @@ def test_csv_values_and_formula_guard(loaded, tmp_path):
     paths = ex.export(loaded, ALL, "csv", tmp_path / "csv")
     assert [p.name for p in paths] == ["ringkasan.csv", "per-provinsi.csv",
                                        "per-kabupaten-kota.csv", "per-tahun.csv",
-                                       "metode-jenis.csv", "paket-ditandai.csv", "paket.csv"]
+                                       "metode-jenis.csv", "per-satuan-kerja.csv",
+                                       "paket-ditandai.csv", "paket.csv"]
     rows = _read_csv(tmp_path / "csv" / "per-provinsi.csv")
     header, body = rows[0], rows[1:]
     expected = [s.as_json() for s in queries.summary(loaded, "province", ALL)]
@@ -384,6 +416,9 @@ def test_csv_values_and_formula_guard(loaded, tmp_path):
     assert by_code["T1"]["Pagu"] == "1000000000.50"
     assert by_code["T5"]["Penghematan vs pagu"] == "-174978195000.00"  # a number, no apostrophe
     assert by_code["T6"]["Nilai kontrak"] == ""
+    units = _read_csv(tmp_path / "csv" / "per-satuan-kerja.csv")
+    assert [r[:4] for r in units[1:3]] == [["Dinas PUPR", "Kab. Bandung", "1.03.01", "D107"],
+                                           ["'" + SATKER_EVIL, "Kab. Bandung", "1.01.01", "D107"]]
 
     summary = _read_csv(tmp_path / "csv" / "ringkasan.csv")
     values = {(r[0], r[1]): r[2] for r in summary[1:]}
@@ -427,6 +462,21 @@ def test_cli_export(loaded, db_url, tmp_path, capsys):
     assert printed[0] == str(out / "ringkasan.csv")
     rows = _read_csv(out / "paket.csv")
     assert sorted(r[1] for r in rows[1:]) == ["T5", "T7"]
+
+
+def test_cli_summary_by_work_unit(loaded, db_url, capsys):
+    from hemat.cli import main
+
+    assert main(["summary", "--db", db_url, "--by", "satker", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows == [u.as_json() for u in queries.satker_summary(loaded, ALL, limit=None)]
+    assert [(r["group"], r["name"], r["buyer"]) for r in rows[:2]] == [
+        ("D107:1.03.01", "Dinas PUPR", "Kab. Bandung"), ("D107:1.01.01", SATKER_EVIL,
+                                                         "Kab. Bandung")]
+    assert main(["summary", "--db", db_url, "--by", "satker", "--year", "2025"]) == 0
+    table = capsys.readouterr().out
+    assert "Tidak diketahui (Kab. Bandung)" in table and "Tidak diketahui (-)" in table
+    assert "Dinas PUPR" not in table  # its packages are of 2024
 
 
 def test_unknown_format_or_language(loaded, tmp_path):
