@@ -258,9 +258,9 @@ def _json_frame_arrow(path: Path) -> pd.DataFrame | None:
     otherwise than Python's json (a column holding both numbers and text, say). Two objects
     with no comma between them pass here where Python's json refuses them; no cell is lost."""
     try:
-        tables, text, columns = [], pa.schema([]), pa.schema([])
+        tables, columns = [], pa.schema([])
         for lines in _json_lines(path):
-            table, text = _arrow_lines(lines, text)
+            table = _arrow_lines(lines, columns)
             if any(pa.types.is_nested(t) for t in table.schema.types):
                 return None  # lists and dicts, which Arrow gives as its own
             # Every column so far, in the file's order; a column holding numbers in one block
@@ -297,21 +297,32 @@ def _json_lines(path: Path):
     yield text[:-1].rstrip(b" \t\n\r") + b"\n"
 
 
-def _arrow_lines(lines: bytes, text: pa.Schema) -> tuple[pa.Table, pa.Schema]:
-    """LINES as a table. Columns holding text stay text: Arrow would take text that looks like
-    a date for a timestamp, which Python's json does not. TEXT: the columns known to hold
-    text so far, returned with those found here."""
+def _arrow_lines(lines: bytes, known: pa.Schema) -> pa.Table:
+    """LINES as a table. KNOWN: the columns of the blocks before and their types, given to
+    Arrow so that it parses instead of guessing them (a third faster). A block whose values
+    do not fit them (a fraction in a column of whole numbers so far) is parsed again with
+    only the text columns given. Columns holding text stay text: Arrow would take text that
+    looks like a date for a timestamp, which Python's json does not."""
+    given = pa.schema([f for f in known if not pa.types.is_null(f.type)])
+    texts = pa.schema([f for f in given if pa.types.is_string(f.type)])
     names = None
     while True:
-        options = pajson.ParseOptions(explicit_schema=text, unexpected_field_behavior="infer",
+        options = pajson.ParseOptions(explicit_schema=given, unexpected_field_behavior="infer",
                                       newlines_in_values=True)
-        table = pajson.read_json(pa.BufferReader(lines), parse_options=options,
-                                 read_options=_ONE_THREAD)
-        names = names or table.column_names  # Arrow puts the explicit columns first
+        try:
+            table = pajson.read_json(pa.BufferReader(lines), parse_options=options,
+                                     read_options=_ONE_THREAD)
+        except pa.ArrowInvalid:
+            if given.equals(texts):
+                raise
+            given = texts
+            continue
+        names = names or table.column_names  # Arrow puts the given columns first
         dated = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
         if not dated:
-            return table.select(names), text
-        text = pa.schema(list(text) + [pa.field(name, pa.string()) for name in dated])
+            return table.select(names)
+        given = pa.schema(list(given) + [pa.field(name, pa.string()) for name in dated])
+        texts = pa.schema(list(texts) + [pa.field(name, pa.string()) for name in dated])
 
 
 JSON_BATCH = 20_000  # objects per frame
