@@ -235,6 +235,14 @@ def _json_cases():
     mixed = [dict(r, pagu=p)
              for r, p in zip(RESULTS, [1500000000, "Rp 1.500.000", None], strict=True)]
     nested = [dict(r, lokasi={"kab": "Banjar", "titik": [1, 2]}) for r in RESULTS]
+    # Later blocks are parsed with the types of the blocks before: whole numbers meet a
+    # fraction, and a column empty so far gets values. Long enough for several blocks (the
+    # first read takes 4,096 bytes).
+    many = [dict(r) for r in RESULTS * 4]
+    fraction = [dict(r, pagu=1500000000 + i) for i, r in enumerate(many)]
+    fraction[-1]["pagu"] = 1234567890.25
+    filled = [dict(r, hps=None, kd_rup=None) for r in many]
+    filled[-1].update(hps=950000000.5, kd_rup="RUP-9")
     return {  # name: (text, whether Arrow reads it itself)
         "plain": (json.dumps(plain), True),
         "spaced": ("\ufeff[ \n" + json.dumps(plain)[1:-1].replace("}, {", "} ,\n\t{") + " ]\n",
@@ -244,6 +252,8 @@ def _json_cases():
         "numbers_and_text": (json.dumps(mixed, ensure_ascii=False), False),
         "nested": (json.dumps(nested), False),
         "pretty": (json.dumps(plain, indent=2), True),
+        "fraction_later": (json.dumps(fraction), True),
+        "filled_later": (json.dumps(filled), True),
     }
 
 
@@ -269,6 +279,10 @@ def test_json_read_by_arrow_gives_the_cells_python_json_gives(case, block, tmp_p
                                     for f in (got, general)))  # the same cells, any dtype
     if case == "dated":
         assert got["tgl_kontrak"].tolist()[-1] == "2025-03-04 10:00:00"
+    if case == "fraction_later":
+        assert got["pagu"].tolist() == [1500000000 + i for i in range(11)] + [1234567890.25]
+    if case == "filled_later":
+        assert got["hps"].tolist()[-1] == 950000000.5 and got["kd_rup"].tolist()[-1] == "RUP-9"
 
 
 def test_money_series_agrees_with_parse_money_on_every_form():
