@@ -229,15 +229,16 @@ def _json_cases():
     from .builders import RESULTS
 
     plain = [dict(r) for r in RESULTS]
-    dated = [dict(r, tgl_kontrak=None) for r in RESULTS] + \
+    # The longer cases need several blocks: the first read takes 4,096 bytes.
+    dated = [dict(r, tgl_kontrak=None) for r in RESULTS * 3] + \
         [dict(r, tgl_kontrak="2025-03-04 10:00:00") for r in RESULTS]  # text, not a timestamp
     braces = [dict(r, nama_paket=f"Paket {i}}}, {{ lanjutan") for i, r in enumerate(RESULTS)]
-    mixed = [dict(r, pagu=p)
-             for r, p in zip(RESULTS, [1500000000, "Rp 1.500.000", None], strict=True)]
+    mixed = [dict(r, pagu=1500000000) for r in RESULTS * 3] + \
+        [dict(r, pagu=p) for r, p in zip(RESULTS, [1500000000, "Rp 1.500.000", None],
+                                         strict=True)]
     nested = [dict(r, lokasi={"kab": "Banjar", "titik": [1, 2]}) for r in RESULTS]
     # Later blocks are parsed with the types of the blocks before: whole numbers meet a
-    # fraction, and a column empty so far gets values. Long enough for several blocks (the
-    # first read takes 4,096 bytes).
+    # fraction, and a column empty so far gets values.
     many = [dict(r) for r in RESULTS * 4]
     fraction = [dict(r, pagu=1500000000 + i) for i, r in enumerate(many)]
     fraction[-1]["pagu"] = 1234567890.25
