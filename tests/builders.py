@@ -71,6 +71,31 @@ def write_xlsx(path: Path, rows, title_rows=(), total_row=None) -> Path:
     return path
 
 
+def write_ods(path: Path, rows) -> Path:
+    """An OpenDocument spreadsheet (LibreOffice's own format), written by odfpy."""
+    import pandas as pd
+
+    pd.DataFrame(rows).to_excel(path, engine="odf", sheet_name="Data", index=False)
+    return path
+
+
+def write_xls(path: Path, rows) -> Path:
+    """An Excel 97-2003 workbook (BIFF8), as older SPSE versions offer, written by xlwt."""
+    import xlwt
+
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Data")
+    for j, name in enumerate(columns):
+        sheet.write(0, j, name)
+    for i, r in enumerate(rows, start=1):
+        for j, name in enumerate(columns):
+            if r.get(name) is not None:
+                sheet.write(i, j, r[name])
+    book.save(str(path))
+    return path
+
+
 def rupiah_text(value) -> str | None:
     """1269963504.15 → 'Rp 1.269.963.504,15' as opentender shows money."""
     if value is None:
