@@ -34,7 +34,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy import Engine
 
-from dashboard import queries
+from dashboard import i18n, queries
 from dashboard.queries import UNRESOLVED, Filters, SummaryRow
 from etl import quality
 
@@ -115,7 +115,6 @@ MEASURES = [
 ]
 
 TOTAL_LABEL = ("Jumlah", "Total")
-UNKNOWN = ("Tidak diketahui", "Unknown")
 
 
 def _summary_row(s: SummaryRow) -> dict:
@@ -149,7 +148,8 @@ def summary_tables(report: "Report") -> list[Table]:
     crossed = [{**_summary_row(s), "category": s.extra["then"],
                 "category_name": s.extra["then_name"]} for s in report.by_method_category]
     code = Col("group", ("Kode", "Code"), "code", 8)
-    units = [_unit_row(s, report.lang) for s in report.by_satker]
+    units = [_unit_row(s) for s in report.by_satker]
+    unknown = i18n.t("unknown", report.lang)
     return [
         Table("province", ("Per provinsi", "By province"),
               [code, Col("name", ("Provinsi", "Province"), "text", 30), *MEASURES],
@@ -168,19 +168,19 @@ def summary_tables(report: "Report") -> list[Table]:
                Col("category_name", ("Jenis pengadaan", "Category"), "text", 34), *MEASURES],
               lambda: crossed, len(crossed), _total_row(report, "name"), freeze="C2"),
         Table("satker", ("Per satuan kerja", "By work unit"),
-              [Col("name", ("Satuan kerja", "Work unit"), "text", 40),
-               Col("klpd", ("K/L/PD", "Buyer (K/L/PD)"), "text", 30),
+              [Col("name", ("Satuan kerja", "Work unit"), "text", 40,
+                   lambda row: row["name"] or unknown),  # JSON keeps None, as hemat summary
+               Col("buyer", ("K/L/PD", "Buyer (K/L/PD)"), "text", 30),
                Col("satker_code", ("Kode satker", "Work unit code"), "code", 14),
                Col("klpd_code", ("Kode K/L/PD", "Buyer code"), "code", 10), *MEASURES],
               lambda: units, len(units), _total_row(report, "name"), freeze="C2"),
     ]
 
 
-def _unit_row(s: SummaryRow, lang: str) -> dict:
-    """A work unit named as the dashboard's work-unit table names it."""
-    klpd_code, _, satker_code = s.group.partition(":")
-    return {**_summary_row(s), "name": s.name or _t(UNKNOWN, lang), "klpd": s.extra["klpd"],
-            "satker_code": satker_code or None, "klpd_code": klpd_code or None}
+def _unit_row(s: SummaryRow) -> dict:
+    """A work unit with the keys of `hemat summary --by satker --format json` and its codes."""
+    return {**_summary_row(s), "buyer": s.extra["klpd"], "satker_code": s.extra["satker_code"],
+            "klpd_code": s.extra["klpd_code"]}
 
 
 def _reason_flags(row: dict) -> str:
@@ -878,7 +878,7 @@ def workbook_bytes(engine: Engine, filters: Filters, lang: str = "id",
 # CSV and JSON
 
 
-def _csv_text(value: str) -> str:
+def csv_text(value: str) -> str:
     """OWASP: a leading apostrophe keeps a spreadsheet from reading the cell as a formula."""
     return "'" + value if value.startswith(FORMULA_START) else value
 
@@ -901,7 +901,7 @@ def _csv_value(col: Col, value, lang: str) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):
-        return _csv_text(value)
+        return csv_text(value)
     return str(value)
 
 
@@ -923,11 +923,11 @@ def _write_csv_summary(path: Path, report: Report, items: list[Item]) -> None:
     with open(path, "w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(header)
-        writer.writerow(["", _t(("Judul", "Title"), lang), _csv_text(title(report))])
+        writer.writerow(["", _t(("Judul", "Title"), lang), csv_text(title(report))])
         writer.writerow(["", _t(("Dibuat", "Generated"), lang), report.generated_at.isoformat()])
         for item in items:
             col = Col("value", ("", ""), item.kind)
-            writer.writerow([_csv_text(item.section), _csv_text(item.label),
+            writer.writerow([csv_text(item.section), csv_text(item.label),
                              _csv_value(col, item.value, lang)])
 
 

@@ -512,22 +512,26 @@ def headline(engine: Engine, f: Filters = Filters()) -> SummaryRow:
 def satker_summary(engine: Engine, f: Filters = Filters(), basis: str = "pagu",
                    limit: int | None = 50, *, from_packages: bool = False) -> list[SummaryRow]:
     """Work units (satker) with the largest savings vs BASIS first (LIMIT of them, or all);
-    extra["klpd"] is the buyer.
+    extra holds the buyer's name ("klpd") and the unit's two codes.
 
     A unit is a KLPD's satker, its group the key work_unit gives. Read from the work-unit
-    cube (from_packages recounts, for tests); the units are named after they are ranked, in
-    the same statement, each from one of its packages (an index probe a unit), so that an
-    export of thousands of units does not ask once per unit."""
+    cube (from_packages recounts, for tests). The ranked units are named in the same
+    statement, from one of their packages (two index probes a unit), so that an export of
+    thousands of units does not ask once per unit; only units missing a code, one per
+    buyer at most, are named one by one. Ties are ordered by the codes' bytes on both
+    databases (PostgreSQL's collation could order dotted codes otherwise)."""
     t = p if from_packages else schema.satker_cube
     measures = _measures(f) if from_packages else _cube_measures(f, t)
     unit = (t.c.klpd_code, t.c.satker_code)
     grouped = select(*unit, *measures).where(where(f, t)).group_by(*unit)
-    ranked = grouped.subquery("u") if limit is None else \
-        grouped.order_by(*_unit_order(grouped.selected_columns, basis)).limit(limit).subquery("u")
-    u = ranked.c
-    named = select(*u, *(_first_of_unit(u, col) for col in (p.c.satker_name, p.c.klpd_name)))
+    bytewise = engine.dialect.name == "postgresql"
+    if limit is not None:  # all units are ordered once, outside
+        grouped = grouped.order_by(*_unit_order(grouped.selected_columns, basis, bytewise))
+    u = grouped.limit(limit).subquery("u").c
+    named = select(*u, *(_first_of_unit(u.klpd_code, u.satker_code, col).label(col.name)
+                         for col in (p.c.satker_name, p.c.klpd_name)))
     with engine.connect() as conn:
-        rows = conn.execute(named.order_by(*_unit_order(u, basis))).mappings().all()
+        rows = conn.execute(named.order_by(*_unit_order(u, basis, bytewise))).mappings().all()
         partial = _satker_names(conn, [(r["klpd_code"], r["satker_code"]) for r in rows
                                        if r["klpd_code"] is None or r["satker_code"] is None])
     out = []
@@ -536,22 +540,24 @@ def satker_summary(engine: Engine, f: Filters = Filters(), basis: str = "pagu",
         s = _row("satker", {**row, "satker": work_unit(klpd, code)}, {})
         s.name, buyer = partial.get((klpd, code), (row["satker_name"], row["klpd_name"]))
         s.name = s.name or code  # None without a code: the table says unknown
-        s.extra = {"klpd": buyer}
+        s.extra = {"klpd": buyer, "klpd_code": klpd, "satker_code": code}
         out.append(s)
     return out
 
 
-def _unit_order(c, basis: str) -> list:
+def _unit_order(c, basis: str, bytewise: bool) -> list:
     """Largest savings vs BASIS first, then by unit; C: the ranked units' columns."""
     base = c.hps - c.kontrak_with_hps if basis == "hps" else c.pagu - c.kontrak
-    return [base.desc(), c.klpd_code.nulls_last(), c.satker_code.nulls_last()]
+    codes = [col.collate("C") if bytewise else col for col in (c.klpd_code, c.satker_code)]
+    return [base.desc(), *(col.nulls_last() for col in codes)]
 
 
-def _first_of_unit(u, col):
-    """COL of one package of each ranked unit U that has both codes (NULL for the others,
-    which _satker_names names)."""
-    return (select(col).where(p.c.klpd_code == u.klpd_code, p.c.satker_code == u.satker_code)
-            .limit(1).scalar_subquery().label(col.name))
+def _first_of_unit(klpd, code, col):
+    """COL of the first package (in the unit index's order) of the unit with both codes
+    KLPD and CODE (columns or values); NULL where either is missing. The work-unit table and
+    a unit's package list name it with this same statement."""
+    return (select(col).where(p.c.klpd_code == klpd, p.c.satker_code == code)
+            .limit(1).scalar_subquery())
 
 
 def work_unit(klpd_code: str | None, satker_code: str | None) -> str:
@@ -582,16 +588,20 @@ def _unit_condition(key: str):
 
 
 def _satker_names(conn, units: list) -> dict:
-    """(klpd_code, satker_code) → (satker name, buyer name) for a few units: one row each
-    suffices. Packages without a satker code are one row per buyer that only the buyer
-    names; without either code, nothing does."""
+    """(klpd_code, satker_code) → (satker name, buyer name) for a few units, each named from
+    one of its packages. Packages without a satker code are one unit per buyer that only the
+    buyer names; without either code, nothing does."""
     names = {}
     for klpd, code in units:
         if klpd is None and code is None:
             continue
-        name = p.c.satker_name if code is not None else literal(None)
-        names[klpd, code] = conn.execute(select(name, p.c.klpd_name)
-                                         .where(*_unit_match(klpd, code)).limit(1)).one_or_none()
+        if klpd is not None and code is not None:  # as satker_summary names it
+            query = select(*(_first_of_unit(literal(klpd), literal(code), col)
+                             for col in (p.c.satker_name, p.c.klpd_name)))
+        else:
+            name = p.c.satker_name if code is not None else literal(None)
+            query = select(name, p.c.klpd_name).where(*_unit_match(klpd, code)).limit(1)
+        names[klpd, code] = conn.execute(query).one_or_none()
     return {unit: tuple(row) for unit, row in names.items() if row is not None}
 
 

@@ -206,9 +206,13 @@ def cmd_summary(args) -> int:
     if args.format == "json":
         print(json.dumps(data, ensure_ascii=False, indent=2))
     elif args.format == "csv":
+        from dashboard.export import csv_text  # names from the data never become formulas
+
         writer = csv.DictWriter(sys.stdout, fieldnames=list(data[0]) if data else ["group"])
         writer.writeheader()
-        writer.writerows(data)
+        texts = ("group", "name", "buyer")  # money is text too: "-1500.00" stays as it is
+        writer.writerows({k: csv_text(v) if k in texts and v else v for k, v in row.items()}
+                         for row in data)
     else:
         _print_summary_table(rows)
     return 0
@@ -230,10 +234,13 @@ def _print_summary_table(rows) -> None:
 
 
 def _summary_name(r) -> str:
-    """A work unit with its buyer (satker names repeat across governments)."""
+    """A work unit with its buyer (satker names repeat across governments), as the
+    dashboard's work-unit table names it."""
+    from dashboard.i18n import t
+
     if "klpd" not in r.extra:
         return r.name
-    return f"{r.name or 'Tidak diketahui'} ({r.extra['klpd'] or '-'})"
+    return f"{r.name or t('unknown')} ({r.extra['klpd'] or '–'})"
 
 
 def _pct(x) -> str:

@@ -72,10 +72,31 @@ def write_xlsx(path: Path, rows, title_rows=(), total_row=None) -> Path:
 
 
 def write_ods(path: Path, rows) -> Path:
-    """An OpenDocument spreadsheet (LibreOffice's own format), written by odfpy."""
-    import pandas as pd
+    """An OpenDocument spreadsheet (LibreOffice's own format), written by odfpy: numbers as
+    float cells, a missing value as a cell with nothing in it."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
 
-    pd.DataFrame(rows).to_excel(path, engine="odf", sheet_name="Data", index=False)
+    def cell(value):
+        if value is None:
+            return TableCell()
+        if isinstance(value, int | float):
+            return TableCell(valuetype="float", value=value)
+        made = TableCell(valuetype="string")
+        made.addElement(P(text=str(value)))
+        return made
+
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    doc = OpenDocumentSpreadsheet()
+    sheet = Table(name="Data")
+    for values in [columns, *([r.get(c) for c in columns] for r in rows)]:
+        row = TableRow()
+        for value in values:
+            row.addElement(cell(value))
+        sheet.addElement(row)
+    doc.spreadsheet.addElement(sheet)
+    doc.save(str(path))
     return path
 
 

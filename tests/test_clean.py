@@ -244,6 +244,8 @@ def _json_cases():
     fraction[-1]["pagu"] = 1234567890.25
     filled = [dict(r, hps=None, kd_rup=None) for r in many]
     filled[-1].update(hps=950000000.5, kd_rup="RUP-9")
+    numbered = [dict(r, kd_rup_paket="RUP-1") for r in many]
+    numbered[-1]["kd_rup_paket"] = 1234  # a number where the blocks before held text
     return {  # name: (text, whether Arrow reads it itself)
         "plain": (json.dumps(plain), True),
         "spaced": ("\ufeff[ \n" + json.dumps(plain)[1:-1].replace("}, {", "} ,\n\t{") + " ]\n",
@@ -255,6 +257,7 @@ def _json_cases():
         "pretty": (json.dumps(plain, indent=2), True),
         "fraction_later": (json.dumps(fraction), True),
         "filled_later": (json.dumps(filled), True),
+        "text_then_numbers": (json.dumps(numbered), False),
     }
 
 
@@ -284,6 +287,32 @@ def test_json_read_by_arrow_gives_the_cells_python_json_gives(case, block, tmp_p
         assert got["pagu"].tolist() == [1500000000 + i for i in range(11)] + [1234567890.25]
     if case == "filled_later":
         assert got["hps"].tolist()[-1] == 950000000.5 and got["kd_rup"].tolist()[-1] == "RUP-9"
+
+
+def test_json_blocks_after_the_first_are_parsed_with_the_types_known(tmp_path, monkeypatch):
+    """Arrow is given the types of the blocks before instead of guessing them again; the
+    block where a column of whole numbers meets a fraction is read again, its value exact."""
+    import pyarrow as pa
+
+    from etl import read
+
+    text, _ = _json_cases()["fraction_later"]
+    path = tmp_path / "SPSE-TenderSelesaiNilai.json"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(read, "ARROW_JSON_BLOCK", 97)
+    given, parse = [], read.pajson.read_json
+
+    def spy(source, parse_options, read_options):
+        given.append(parse_options.explicit_schema)
+        return parse(source, parse_options=parse_options, read_options=read_options)
+
+    monkeypatch.setattr(read.pajson, "read_json", spy)
+    frame = read._json_frame_arrow(path)
+    pagu = [g.field("pagu").type if g is not None and "pagu" in g.names else None
+            for g in given]
+    assert pagu[0] is None and pa.int64() in pagu  # guessed once, then given
+    assert pagu[-2:] == [pa.int64(), None]  # the fraction's block, read again
+    assert frame["pagu"].tolist()[-2:] == [1500000010, 1234567890.25]
 
 
 def test_money_series_agrees_with_parse_money_on_every_form():

@@ -431,9 +431,11 @@ def test_json_has_the_summary_keys_and_exact_money(loaded, tmp_path):
     ex.export(loaded, ALL, "json", tmp_path / "json", lang="en")
     folder = tmp_path / "json"
     for file, by in (("by-province.json", "province"), ("by-regency-city.json", "regency"),
-                     ("by-year.json", "year")):
+                     ("by-year.json", "year"), ("by-work-unit.json", "satker")):
         rows = json.loads((folder / file).read_text(encoding="utf-8"))
-        expected = [s.as_json() for s in queries.summary(loaded, by, ALL)]
+        found = queries.satker_summary(loaded, ALL, limit=None) if by == "satker" \
+            else queries.summary(loaded, by, ALL)
+        expected = [s.as_json() for s in found]
         assert [{k: r[k] for k in want} for r, want in zip(rows, expected, strict=True)] == \
             expected
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
@@ -475,8 +477,21 @@ def test_cli_summary_by_work_unit(loaded, db_url, capsys):
                                                          "Kab. Bandung")]
     assert main(["summary", "--db", db_url, "--by", "satker", "--year", "2025"]) == 0
     table = capsys.readouterr().out
-    assert "Tidak diketahui (Kab. Bandung)" in table and "Tidak diketahui (-)" in table
-    assert "Dinas PUPR" not in table  # its packages are of 2024
+    assert "Tidak diketahui (Kab. Bandung)" in table and "Tidak diketahui (–)" in table
+    assert "D107:1.03.01" not in table  # its packages are of 2024
+
+    assert main(["summary", "--db", db_url, "--by", "satker", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert rows[1]["name"] == "'" + SATKER_EVIL  # no formula in a spreadsheet
+    unknown = next(r for r in rows if r["group"] == "D107:")
+    assert unknown["name"] == "" and unknown["buyer"] == "Kab. Bandung"
+    assert unknown["savings_vs_pagu"] == "29499999.25"
+    assert main(["summary", "--db", db_url, "--by", "satker", "--format", "csv",
+                 "--include-flagged"]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    # T5's typo is counted now: a negative amount stays a number, with no apostrophe
+    assert next(r for r in rows if r["group"] == "D107:")["savings_vs_pagu"] == \
+        "-174948695000.75"
 
 
 def test_unknown_format_or_language(loaded, tmp_path):
