@@ -4,6 +4,7 @@ The kernel is the `python3` kernelspec that ipykernel installs into this same en
 (`pip install -e .[test]`), so nothing is registered on the machine.
 """
 
+import re
 from pathlib import Path
 
 import nbclient
@@ -61,6 +62,7 @@ def test_notebook_runs_on_demo_data(path, demo_db, tmp_path, monkeypatch):
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "Cocok: jumlah per provinsi = angka utama" in text
+    assert re.search(r"Cocok: \d+ satuan kerja, jumlahnya = angka utama", text)
     figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
     assert figures, "the province chart was not drawn"
     written = list(tmp_path.glob("hemat-*.xlsx"))
