@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 
 from dashboard import i18n, queries
 from dashboard.queries import UNRESOLVED, Filters, SummaryRow
-from etl import quality
+from etl import quality, regions
 
 FORMATS = ("xlsx", "csv", "json")
 LANGS = ("id", "en")
@@ -242,7 +242,8 @@ DETAIL_COLUMNS = [
     WINNER,
     Col("announced_on", ("Tanggal pengumuman", "Announced on"), "date", 12),
     Col("awarded_on", ("Tanggal penetapan pemenang", "Awarded on"), "date", 12),
-    Col("region_note", ("Catatan wilayah", "Region note"), "text", 30),
+    Col("region_note", ("Catatan wilayah", "Region note"), "text", 30,
+        english=regions.note_in_english),
 ]
 
 

@@ -165,6 +165,65 @@ def _join(parts: Iterable[str | None]) -> str | None:
     return "; ".join(seen) or None
 
 
+# The notes above as English readers get them (an export in English): each Indonesian form,
+# its parts named, and the English form. Names from the data and the region list stay as
+# they are; "rest" is a further note, translated in turn. Specific forms come first.
+_ENGLISH_NOTES = [(re.compile(pattern), english) for pattern, english in (
+    (r"Wilayah tidak dapat ditentukan: tidak ada kolom provinsi/kabupaten, lokasi pekerjaan, "
+     r"maupun nama pembeli",
+     "Region cannot be determined: no province/regency column, work location or buyer name"),
+    (r"Wilayah tidak dapat ditentukan: (?P<rest>.*)", "Region cannot be determined: {rest}"),
+    (r"Kabupaten/kota tidak diketahui: (?P<rest>.*)", "Regency/city unknown: {rest}"),
+    (r"Kabupaten/kota '(?P<raw>.*)' tidak dikenal", "Regency/city '{raw}' not known"),
+    (r"provinsi '(?P<raw>.*)' juga tidak dikenal", "province '{raw}' not known either"),
+    (r"Provinsi '(?P<raw>.*)' tidak dikenal", "Province '{raw}' not known"),
+    (r"Nama '(?P<raw>.*)' ambigu: (?P<names>.*)", "Name '{raw}' is ambiguous: {names}"),
+    (r"tidak ditebak", "not guessed"),
+    (r"provinsi diambil dari (?P<name>.*)", "province taken from {name}"),
+    (r"berkas menyebut (?P<raw>.*)", "the file names {raw}"),
+    (r"kolom provinsi menyebut (?P<name>.*)", "the province column names {name}"),
+    (r"lokasi pekerjaan menyebut (?P<name>.*)", "the work location names {name}"),
+    (r"pembeli menyebut (?P<name>.*)", "the buyer names {name}"),
+    (r"Menyebut beberapa provinsi: (?P<names>.*)", "Names several provinces: {names}"),
+    (r"Paket tersebar di beberapa kabupaten/kota \((?P<names>.*)\)",
+     "Package spread over several regencies/cities ({names})"),
+    (r"Paket tersebar di beberapa provinsi \((?P<names>.*)\)",
+     "Package spread over several provinces ({names})"),
+    (r"dihitung ke (?P<name>.*) saja", "counted for {name} only"),
+    (r"tidak dihitung ke provinsi maupun kabupaten/kota mana pun",
+     "counted for no province and no regency/city"),
+    (r"lokasi pekerjaan '(?P<raw>.*)' tidak menyebut kabupaten/kota",
+     "work location '{raw}' names no regency/city"),
+    (r"sebagian lokasi pekerjaan tidak menyebut kabupaten/kota",
+     "part of the work location names no regency/city"),
+    (r"lokasi pekerjaan hanya menyebut provinsi", "the work location names a province only"),
+    (r"kolom kabupaten/kota kosong", "the regency/city column is empty"),
+    (r"pembeli kementerian/lembaga(?P<name>.*) tidak menentukan wilayah",
+     "a ministry/agency buyer{name} decides no region"),
+    (r"nama pembeli '(?P<raw>.*)' tidak menunjuk wilayah yang dikenal",
+     "buyer name '{raw}' points to no known region"),
+    (r"pembeli tingkat provinsi \((?P<name>.*)\)", "province-level buyer ({name})"),
+    (r"(?P<name>.*) berada di (?P<province>.*)", "{name} is in {province}"),
+)]
+
+
+def note_in_english(text: str) -> str:
+    """A region note as stored (Indonesian, several joined by "; ") in English; a part that is
+    no note of the resolver's (where a value from the data holds "; ", say) stays as it is."""
+    return "; ".join(map(_note_part_in_english, text.split("; ")))
+
+
+def _note_part_in_english(part: str) -> str:
+    for pattern, english in _ENGLISH_NOTES:
+        found = pattern.fullmatch(part)
+        if found:
+            parts = found.groupdict()
+            if "rest" in parts:
+                parts["rest"] = _note_part_in_english(parts["rest"])
+            return english.format(**parts)
+    return part
+
+
 def read_alias_file(path: Path) -> list[dict]:
     """Rows of an alias CSV (columns alias, code, note); ValueError names a malformed file."""
     with Path(path).open(newline="", encoding="utf-8-sig") as handle:

@@ -427,6 +427,21 @@ def test_csv_values_and_formula_guard(loaded, tmp_path):
     assert values[("", "Judul")] == "Penghematan pengadaan elektronik: Semua wilayah, 2024–2025"
 
 
+def test_region_notes_follow_the_language(loaded, tmp_path):
+    path = tmp_path / "SPSE-TenderSelesaiNilai-2.json"
+    path.write_text(json.dumps([_tender("T9", "Jalan Soreang", 2025, "Jawa Timur",
+                                        "Bandung (Kab.)", 100, 90, 80)]), encoding="utf-8")
+    assert load_paths(loaded, [path])[0].error is None
+    notes = {}
+    for lang, file, head in (("id", "paket.csv", "Catatan wilayah"),
+                             ("en", "packages.csv", "Region note")):
+        ex.export(loaded, ALL, "csv", tmp_path / lang, lang=lang)
+        rows = _read_csv(tmp_path / lang / file)
+        notes[lang] = next(r[rows[0].index(head)] for r in rows[1:] if r[1] == "T9")
+    assert notes == {"id": "Kabupaten Bandung berada di Jawa Barat; berkas menyebut Jawa Timur",
+                     "en": "Kabupaten Bandung is in Jawa Barat; the file names Jawa Timur"}
+
+
 def test_json_has_the_summary_keys_and_exact_money(loaded, tmp_path):
     ex.export(loaded, ALL, "json", tmp_path / "json", lang="en")
     folder = tmp_path / "json"

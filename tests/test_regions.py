@@ -344,3 +344,49 @@ def test_resolve_is_memoised_and_treats_nan_as_missing():
     first = fresh.resolve("Jawa Barat", "Garut (Kab.)", float("nan"), None, None)
     assert fresh.resolve("Jawa Barat", "Garut (Kab.)", None, None, None) is first
     assert first == Resolution("32", "32.05", "columns", None)
+
+
+@pytest.mark.parametrize(("args", "english"), [
+    (dict(province="Jawa Timur", regency="Bandung (Kab.)"),
+     "Kabupaten Bandung is in Jawa Barat; the file names Jawa Timur"),
+    (dict(province="Atlantis", regency="Gotham (Kota)"),
+     "Region cannot be determined: Regency/city 'Gotham (Kota)' not known; "
+     "province 'Atlantis' not known either"),
+    (dict(location="Kec. X - Bandung (Kab.) - Jawa Barat; Kec. Y - Sumedang (Kab.) - Jawa Barat"),
+     "Package spread over several regencies/cities (Kabupaten Bandung, Kabupaten Sumedang); "
+     "counted for Jawa Barat only"),
+    (dict(location="Kec. X - Bandung (Kab.) - Jawa Barat; Kec. Y - Surabaya (Kota) - Jawa Timur"),
+     "Package spread over several provinces (Kabupaten Bandung (Jawa Barat), Kota Surabaya "
+     "(Jawa Timur)); counted for no province and no regency/city"),
+    (dict(location="Jalan Raya 5", buyer="Kementerian Kesehatan", kind="KEMENTERIAN"),
+     "Region cannot be determined: work location 'Jalan Raya 5' names no regency/city; "
+     "a ministry/agency buyer (Kementerian Kesehatan) decides no region"),
+    (dict(),
+     "Region cannot be determined: no province/regency column, work location or buyer name"),
+    (dict(province="Jawa Barat", location="Desa Sukamaju", buyer="PDAM Tirta", kind="LAINNYA"),
+     "Regency/city unknown: the regency/city column is empty; work location 'Desa Sukamaju' "
+     "names no regency/city; buyer name 'PDAM Tirta' points to no known region"),
+    (dict(location="Kec. A - Jawa Tengah", buyer="Provinsi Jawa Barat", kind="PROVINSI"),
+     "Regency/city unknown: the work location names a province only; province-level buyer "
+     "(Provinsi Jawa Barat)"),
+    (dict(province="Narnia", regency="Bandung (Kab.)"),
+     "Province 'Narnia' not known; province taken from Kabupaten Bandung"),
+    (dict(regency="Bandung"),
+     "Name 'Bandung' is ambiguous: Kabupaten Bandung (32.04, Jawa Barat), Kota Bandung (32.73, "
+     "Jawa Barat); not guessed"),
+    (dict(location="Kec. X - Bandung (Kab.) - Jawa Barat; Taman Kota"),
+     "Regency/city unknown: part of the work location names no regency/city"),
+    (dict(province="Jawa Timur", location="Kec. X - Bandung (Kab.) - Jawa Barat"),
+     "Kabupaten Bandung is in Jawa Barat; the province column names Jawa Timur"),
+    (dict(location="Kec. X - Jawa Barat; Kec. Y - Jawa Timur"),
+     "Region cannot be determined: Names several provinces: Jawa Barat, Jawa Timur; "
+     "the work location names a province only"),
+])
+def test_region_notes_in_english(resolver, args, english):
+    """English exports show each note of the resolver in English; names stay as written."""
+    from etl.regions import note_in_english
+
+    note = resolve(resolver, **args).note
+    assert note and note_in_english(note) == english
+    assert note_in_english("Catatan pengguna; Kabupaten Bandung berada di Jawa Barat") == \
+        "Catatan pengguna; Kabupaten Bandung is in Jawa Barat"  # unknown parts stay
