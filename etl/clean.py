@@ -414,3 +414,15 @@ def _each_sen(series: pd.Series, sen: pd.Series, lost: pd.Series, error: pd.Seri
     if done:  # one assignment: setting cells one by one costs more than parsing them
         sen[done] = pd.array(values, dtype="Int64")
         lost[done] = imprecise
+
+
+def in_english(text: str, forms: list, adjust: Callable[[dict], dict] | None = None) -> str:
+    """TEXT (one of hemat's own Indonesian messages) in English: the first of FORMS, pairs of
+    (pattern with named parts, English form), that TEXT matches whole, its parts passed
+    through ADJUST; TEXT as it is where none does."""
+    for pattern, english in forms:
+        found = pattern.fullmatch(text)
+        if found:
+            parts = found.groupdict()
+            return english.format(**(adjust(parts) if adjust else parts))
+    return text

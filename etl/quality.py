@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 from sqlalchemy import ColumnElement, String, Text, case, cast, false, func, literal, or_, true
 from sqlalchemy.sql.expression import literal_column
 
+from .clean import in_english
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -146,14 +148,11 @@ def details_in_english(text: str) -> str:
 
 
 def _detail_in_english(detail: str) -> str:
-    for pattern, english in _ENGLISH_DETAILS:
-        found = pattern.fullmatch(detail)
-        if found:
-            parts = found.groupdict()
-            if "n" in parts:
-                parts["n"] = parts["n"].replace(",", ".")
-            return english.format(**parts)
-    return detail
+    return in_english(detail, _ENGLISH_DETAILS, _numbers_with_points)
+
+
+def _numbers_with_points(parts: dict) -> dict:
+    return {**parts, "n": parts["n"].replace(",", ".")} if "n" in parts else parts
 
 
 def stored_rules(m, t: Thresholds | None = None) -> list[Rule]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .clean import STR, map_distinct
+from .clean import STR, in_english, map_distinct
 
 FRAME_COLUMNS = ("province_raw", "regency_raw", "location_raw", "klpd_name", "klpd_kind")
 OUTPUT_COLUMNS = ("province_code", "regency_code", "region_evidence", "region_note")
@@ -214,14 +214,11 @@ def note_in_english(text: str) -> str:
 
 
 def _note_part_in_english(part: str) -> str:
-    for pattern, english in _ENGLISH_NOTES:
-        found = pattern.fullmatch(part)
-        if found:
-            parts = found.groupdict()
-            if "rest" in parts:
-                parts["rest"] = _note_part_in_english(parts["rest"])
-            return english.format(**parts)
-    return part
+    return in_english(part, _ENGLISH_NOTES, _rest_in_english)
+
+
+def _rest_in_english(parts: dict) -> dict:
+    return {**parts, "rest": _note_part_in_english(parts["rest"])} if "rest" in parts else parts
 
 
 def read_alias_file(path: Path) -> list[dict]:
