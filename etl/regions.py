@@ -207,6 +207,7 @@ _ENGLISH_NOTES = [(re.compile(pattern), english) for pattern, english in (
 )]
 
 
+@lru_cache(maxsize=8192)  # an export's package rows repeat the same notes many times
 def note_in_english(text: str) -> str:
     """A region note as stored (Indonesian, several joined by "; ") in English; a part that is
     no note of the resolver's (where a value from the data holds "; ", say) stays as it is."""
