@@ -236,6 +236,26 @@ def test_packages_without_a_work_unit_are_named_as_unknown_and_listed(engine):
         assert f"Paket {shown}" in block and f"Paket {hidden}" not in block
 
 
+def test_a_colon_in_a_buyer_code_keeps_its_unit_apart(engine):
+    """The unit key puts the first colon between the codes: one inside a KLPD code is
+    escaped, so that its link leads to its packages and no others."""
+    from etl.load import refresh_cube
+
+    rows = [_pkg("tender", "C1", 2024, "32", "32.04", "Tender", "Pengadaan Barang", "APBD",
+                 "100000000", None, "90000000", klpd_code="D1:X", satker_code="S%1"),
+            _pkg("tender", "C2", 2024, "32", "32.04", "Tender", "Pengadaan Barang", "APBD",
+                 "100000000", None, "80000000", klpd_code="D1", satker_code="X:S%1")]
+    with engine.begin() as conn:
+        conn.execute(insert(schema.packages), rows)
+        refresh_cube(conn, {(2024, "tender")})
+    units = q.satker_summary(engine)
+    assert [u.group for u in units] == ["D1:X:S%1", "D1%3AX:S%1"]
+    for unit, code in zip(units, ["C2", "C1"], strict=True):
+        listed, count = q.packages_page(engine, q.Filters(), satker=unit.group)
+        assert count == 1 and [r["code"] for r in listed] == [code]
+        assert q.unit_names(engine, unit.group)[0] == unit.name
+
+
 def test_one_work_unit_code_in_two_governments_makes_two_units(engine):
     """SIPD-style satker codes repeat in every local government: a work unit is the pair
     (KLPD, satker), so each government's office keeps its own name, buyer and total."""
