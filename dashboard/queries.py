@@ -562,16 +562,16 @@ def _first_of_unit(klpd, code, col):
 
 def work_unit(klpd_code: str | None, satker_code: str | None) -> str:
     """The key of a work unit in links: "D107:1.03.2.15.1.04.03.0000", the first colon
-    between the codes (one in a KLPD code is written %3A, as a URL would). A missing code is
-    left empty: "D107:" is a buyer's packages without a satker code, so that the table's
-    unknown units lead to their packages too."""
+    between the codes; in the KLPD code a colon is written %3A and a % as %25 (codes seen so
+    far hold neither). A missing code is left empty: "D107:" is a buyer's packages without a
+    satker code, so that the table's unknown units lead to their packages too."""
     klpd = (klpd_code or "").replace("%", "%25").replace(":", "%3A")
     return f"{klpd}:{satker_code or ''}"
 
 
 def _parse_unit(key: str) -> tuple[str | None, str | None] | None:
-    """work_unit's (klpd_code, satker_code) again; None for a key without a colon (a link of
-    hemat versions that keyed units by satker code alone)."""
+    """work_unit's (klpd_code, satker_code) again, the KLPD code unescaped; None for a key
+    without a colon (a link of hemat versions that keyed units by satker code alone)."""
     klpd, colon, code = key.partition(":")
     klpd = klpd.replace("%3A", ":").replace("%25", "%")
     return (klpd or None, code or None) if colon else None

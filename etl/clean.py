@@ -416,13 +416,15 @@ def _each_sen(series: pd.Series, sen: pd.Series, lost: pd.Series, error: pd.Seri
         lost[done] = imprecise
 
 
-def in_english(text: str, forms: list, adjust: Callable[[dict], dict] | None = None) -> str:
+def in_english(text: str, forms: list, adjust: Callable[[dict], dict | None] | None = None,
+               ) -> str | None:
     """TEXT (one of hemat's own Indonesian messages) in English: the first of FORMS, pairs of
     (pattern with named parts, English form), that TEXT matches whole, its parts passed
-    through ADJUST; TEXT as it is where none does."""
+    through ADJUST (which may refuse them with None); None where no form takes TEXT."""
     for pattern, english in forms:
         found = pattern.fullmatch(text)
         if found:
-            parts = found.groupdict()
-            return english.format(**(adjust(parts) if adjust else parts))
-    return text
+            parts = adjust(found.groupdict()) if adjust else found.groupdict()
+            if parts is not None:
+                return english.format(**parts)
+    return None

@@ -148,7 +148,7 @@ def details_in_english(text: str) -> str:
 
 
 def _detail_in_english(detail: str) -> str:
-    return in_english(detail, _ENGLISH_DETAILS, _numbers_with_points)
+    return in_english(detail, _ENGLISH_DETAILS, _numbers_with_points) or detail
 
 
 def _numbers_with_points(parts: dict) -> dict:

@@ -167,59 +167,79 @@ def _join(parts: Iterable[str | None]) -> str | None:
 
 # The notes above as English readers get them (an export in English): each Indonesian form,
 # its parts named, and the English form. Names from the data and the region list stay as
-# they are; "rest" is a further note, translated in turn. Specific forms come first.
+# they are; "rest" is further notes, translated in turn. Specific forms come first.
 _ENGLISH_NOTES = [(re.compile(pattern), english) for pattern, english in (
     (r"Wilayah tidak dapat ditentukan: tidak ada kolom provinsi/kabupaten, lokasi pekerjaan, "
      r"maupun nama pembeli",
      "Region cannot be determined: no province/regency column, work location or buyer name"),
     (r"Wilayah tidak dapat ditentukan: (?P<rest>.*)", "Region cannot be determined: {rest}"),
     (r"Kabupaten/kota tidak diketahui: (?P<rest>.*)", "Regency/city unknown: {rest}"),
-    (r"Kabupaten/kota '(?P<raw>.*)' tidak dikenal", "Regency/city '{raw}' not known"),
-    (r"provinsi '(?P<raw>.*)' juga tidak dikenal", "province '{raw}' not known either"),
-    (r"Provinsi '(?P<raw>.*)' tidak dikenal", "Province '{raw}' not known"),
+    (r"Kabupaten/kota '(?P<raw>.*)' tidak dikenal", "Regency/city '{raw}' unknown"),
+    (r"provinsi '(?P<raw>.*)' juga tidak dikenal", "province '{raw}' unknown too"),
+    (r"Provinsi '(?P<raw>.*)' tidak dikenal", "Province '{raw}' unknown"),
     (r"Nama '(?P<raw>.*)' ambigu: (?P<names>.*)", "Name '{raw}' is ambiguous: {names}"),
     (r"tidak ditebak", "not guessed"),
     (r"provinsi diambil dari (?P<name>.*)", "province taken from {name}"),
-    (r"berkas menyebut (?P<raw>.*)", "the file names {raw}"),
-    (r"kolom provinsi menyebut (?P<name>.*)", "the province column names {name}"),
-    (r"lokasi pekerjaan menyebut (?P<name>.*)", "the work location names {name}"),
-    (r"pembeli menyebut (?P<name>.*)", "the buyer names {name}"),
-    (r"Menyebut beberapa provinsi: (?P<names>.*)", "Names several provinces: {names}"),
+    (r"berkas menyebut (?P<raw>.*)", "the file gives {raw}"),
+    (r"kolom provinsi menyebut (?P<name>.*)", "the province column gives {name}"),
+    (r"lokasi pekerjaan menyebut (?P<name>.*)", "the work location gives {name}"),
+    (r"pembeli menyebut (?P<name>.*)", "the buyer gives {name}"),
+    (r"Menyebut beberapa provinsi: (?P<names>.*)", "Several provinces named: {names}"),
     (r"Paket tersebar di beberapa kabupaten/kota \((?P<names>.*)\)",
      "Package spread over several regencies/cities ({names})"),
     (r"Paket tersebar di beberapa provinsi \((?P<names>.*)\)",
      "Package spread over several provinces ({names})"),
-    (r"dihitung ke (?P<name>.*) saja", "counted for {name} only"),
+    (r"dihitung ke (?P<name>.*) saja", "counted towards {name} only"),
     (r"tidak dihitung ke provinsi maupun kabupaten/kota mana pun",
-     "counted for no province and no regency/city"),
+     "not counted towards any province or regency/city"),
     (r"lokasi pekerjaan '(?P<raw>.*)' tidak menyebut kabupaten/kota",
-     "work location '{raw}' names no regency/city"),
+     "work location '{raw}' gives no regency/city"),
     (r"sebagian lokasi pekerjaan tidak menyebut kabupaten/kota",
-     "part of the work location names no regency/city"),
-    (r"lokasi pekerjaan hanya menyebut provinsi", "the work location names a province only"),
+     "part of the work location gives no regency/city"),
+    (r"lokasi pekerjaan hanya menyebut provinsi", "the work location gives a province only"),
     (r"kolom kabupaten/kota kosong", "the regency/city column is empty"),
     (r"pembeli kementerian/lembaga(?P<name>.*) tidak menentukan wilayah",
-     "a ministry/agency buyer{name} decides no region"),
+     "a ministry/agency buyer{name} does not determine the region"),
     (r"nama pembeli '(?P<raw>.*)' tidak menunjuk wilayah yang dikenal",
      "buyer name '{raw}' points to no known region"),
     (r"pembeli tingkat provinsi \((?P<name>.*)\)", "province-level buyer ({name})"),
-    (r"(?P<name>.*) berada di (?P<province>.*)", "{name} is in {province}"),
+    # A regency's official name (never with a quote or a semicolon) and its province's.
+    (r"(?P<name>(?:Kabupaten|Kota) [^';]+) berada di (?P<province>[^';]+)",
+     "{name} is in {province}"),
 )]
 
 
 @lru_cache(maxsize=8192)  # an export's package rows repeat the same notes many times
 def note_in_english(text: str) -> str:
-    """A region note as stored (Indonesian, several joined by "; ") in English; a part that is
-    no note of the resolver's (where a value from the data holds "; ", say) stays as it is."""
-    return "; ".join(map(_note_part_in_english, text.split("; ")))
+    """A region note as stored (Indonesian, several joined by "; ") in English. Where it is
+    not all notes of the resolver's, each part between "; " that is one is translated."""
+    return _notes_in_english(text) or "; ".join(
+        _note_in_english(part) or part for part in text.split("; "))
 
 
-def _note_part_in_english(part: str) -> str:
-    return in_english(part, _ENGLISH_NOTES, _rest_in_english)
+def _notes_in_english(text: str) -> str | None:
+    """TEXT in English where it is notes of the resolver's joined by "; ", else None. A value
+    from the data may hold "; " itself: the shortest note that starts TEXT is tried first,
+    then longer ones, until the rest is notes too."""
+    for cut in [m.start() for m in re.finditer("; ", text)] + [len(text)]:
+        head = _note_in_english(text[:cut])
+        if head is not None and cut == len(text):
+            return head
+        tail = head and _notes_in_english(text[cut + 2:])
+        if tail:
+            return f"{head}; {tail}"
+    return None
 
 
-def _rest_in_english(parts: dict) -> dict:
-    return {**parts, "rest": _note_part_in_english(parts["rest"])} if "rest" in parts else parts
+def _note_in_english(note: str) -> str | None:
+    return in_english(note, _ENGLISH_NOTES, _rest_in_english)
+
+
+def _rest_in_english(parts: dict) -> dict | None:
+    if "rest" not in parts:
+        return parts
+    rest = _notes_in_english(parts["rest"])
+    return None if rest is None else {**parts, "rest": rest}
 
 
 def read_alias_file(path: Path) -> list[dict]:

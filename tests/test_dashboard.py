@@ -242,18 +242,31 @@ def test_a_colon_in_a_buyer_code_keeps_its_unit_apart(engine):
     from etl.load import refresh_cube
 
     rows = [_pkg("tender", "C1", 2024, "32", "32.04", "Tender", "Pengadaan Barang", "APBD",
-                 "100000000", None, "90000000", klpd_code="D1:X", satker_code="S%1"),
+                 "100000000", None, "90000000", klpd_code="D1:X", satker_code="S%1",
+                 satker_name="Dinas Satu", klpd_name="Pemda X"),
             _pkg("tender", "C2", 2024, "32", "32.04", "Tender", "Pengadaan Barang", "APBD",
-                 "100000000", None, "80000000", klpd_code="D1", satker_code="X:S%1")]
+                 "100000000", None, "80000000", klpd_code="D1", satker_code="X:S%1",
+                 satker_name="Dinas Dua", klpd_name="Pemda Satu")]
     with engine.begin() as conn:
         conn.execute(insert(schema.packages), rows)
         refresh_cube(conn, {(2024, "tender")})
     units = q.satker_summary(engine)
     assert [u.group for u in units] == ["D1:X:S%1", "D1%3AX:S%1"]
-    for unit, code in zip(units, ["C2", "C1"], strict=True):
+    for unit, code, names in zip(units, ["C2", "C1"], [("Dinas Dua", "Pemda Satu"),
+                                                        ("Dinas Satu", "Pemda X")], strict=True):
         listed, count = q.packages_page(engine, q.Filters(), satker=unit.group)
         assert count == 1 and [r["code"] for r in listed] == [code]
-        assert q.unit_names(engine, unit.group)[0] == unit.name
+        assert q.unit_names(engine, unit.group) == names == (unit.name, unit.extra["klpd"])
+
+
+@pytest.mark.parametrize("klpd,code", [("D1:X", "S1"), ("D%3A1", "S:1"), ("D%1", None),
+                                       (None, "S%25"), (None, None), ("K34", "626131")])
+def test_work_unit_keys_read_back(klpd, code):
+    assert q._parse_unit(q.work_unit(klpd, code)) == (klpd, code)
+
+
+def test_work_unit_key_of_an_older_link_has_no_colon():
+    assert q._parse_unit("1.01.0.00.0.00.01.0000") is None
 
 
 def test_one_work_unit_code_in_two_governments_makes_two_units(engine):

@@ -439,7 +439,7 @@ def test_region_notes_follow_the_language(loaded, tmp_path):
         rows = _read_csv(tmp_path / lang / file)
         notes[lang] = next(r[rows[0].index(head)] for r in rows[1:] if r[1] == "T9")
     assert notes == {"id": "Kabupaten Bandung berada di Jawa Barat; berkas menyebut Jawa Timur",
-                     "en": "Kabupaten Bandung is in Jawa Barat; the file names Jawa Timur"}
+                     "en": "Kabupaten Bandung is in Jawa Barat; the file gives Jawa Timur"}
 
 
 def test_json_has_the_summary_keys_and_exact_money(loaded, tmp_path):

@@ -348,39 +348,39 @@ def test_resolve_is_memoised_and_treats_nan_as_missing():
 
 @pytest.mark.parametrize(("args", "english"), [
     (dict(province="Jawa Timur", regency="Bandung (Kab.)"),
-     "Kabupaten Bandung is in Jawa Barat; the file names Jawa Timur"),
+     "Kabupaten Bandung is in Jawa Barat; the file gives Jawa Timur"),
     (dict(province="Atlantis", regency="Gotham (Kota)"),
-     "Region cannot be determined: Regency/city 'Gotham (Kota)' not known; "
-     "province 'Atlantis' not known either"),
+     "Region cannot be determined: Regency/city 'Gotham (Kota)' unknown; "
+     "province 'Atlantis' unknown too"),
     (dict(location="Kec. X - Bandung (Kab.) - Jawa Barat; Kec. Y - Sumedang (Kab.) - Jawa Barat"),
      "Package spread over several regencies/cities (Kabupaten Bandung, Kabupaten Sumedang); "
-     "counted for Jawa Barat only"),
+     "counted towards Jawa Barat only"),
     (dict(location="Kec. X - Bandung (Kab.) - Jawa Barat; Kec. Y - Surabaya (Kota) - Jawa Timur"),
      "Package spread over several provinces (Kabupaten Bandung (Jawa Barat), Kota Surabaya "
-     "(Jawa Timur)); counted for no province and no regency/city"),
+     "(Jawa Timur)); not counted towards any province or regency/city"),
     (dict(location="Jalan Raya 5", buyer="Kementerian Kesehatan", kind="KEMENTERIAN"),
-     "Region cannot be determined: work location 'Jalan Raya 5' names no regency/city; "
-     "a ministry/agency buyer (Kementerian Kesehatan) decides no region"),
+     "Region cannot be determined: work location 'Jalan Raya 5' gives no regency/city; "
+     "a ministry/agency buyer (Kementerian Kesehatan) does not determine the region"),
     (dict(),
      "Region cannot be determined: no province/regency column, work location or buyer name"),
     (dict(province="Jawa Barat", location="Desa Sukamaju", buyer="PDAM Tirta", kind="LAINNYA"),
      "Regency/city unknown: the regency/city column is empty; work location 'Desa Sukamaju' "
-     "names no regency/city; buyer name 'PDAM Tirta' points to no known region"),
+     "gives no regency/city; buyer name 'PDAM Tirta' points to no known region"),
     (dict(location="Kec. A - Jawa Tengah", buyer="Provinsi Jawa Barat", kind="PROVINSI"),
-     "Regency/city unknown: the work location names a province only; province-level buyer "
+     "Regency/city unknown: the work location gives a province only; province-level buyer "
      "(Provinsi Jawa Barat)"),
     (dict(province="Narnia", regency="Bandung (Kab.)"),
-     "Province 'Narnia' not known; province taken from Kabupaten Bandung"),
+     "Province 'Narnia' unknown; province taken from Kabupaten Bandung"),
     (dict(regency="Bandung"),
      "Name 'Bandung' is ambiguous: Kabupaten Bandung (32.04, Jawa Barat), Kota Bandung (32.73, "
      "Jawa Barat); not guessed"),
     (dict(location="Kec. X - Bandung (Kab.) - Jawa Barat; Taman Kota"),
-     "Regency/city unknown: part of the work location names no regency/city"),
+     "Regency/city unknown: part of the work location gives no regency/city"),
     (dict(province="Jawa Timur", location="Kec. X - Bandung (Kab.) - Jawa Barat"),
-     "Kabupaten Bandung is in Jawa Barat; the province column names Jawa Timur"),
+     "Kabupaten Bandung is in Jawa Barat; the province column gives Jawa Timur"),
     (dict(location="Kec. X - Jawa Barat; Kec. Y - Jawa Timur"),
-     "Region cannot be determined: Names several provinces: Jawa Barat, Jawa Timur; "
-     "the work location names a province only"),
+     "Region cannot be determined: Several provinces named: Jawa Barat, Jawa Timur; "
+     "the work location gives a province only"),
 ])
 def test_region_notes_in_english(resolver, args, english):
     """English exports show each note of the resolver in English; names stay as written."""
@@ -388,5 +388,18 @@ def test_region_notes_in_english(resolver, args, english):
 
     note = resolve(resolver, **args).note
     assert note and note_in_english(note) == english
+
+
+def test_region_notes_in_english_with_semicolons_in_the_data(resolver):
+    """A value from the data may hold "; ", where notes are joined: it stays whole and as
+    written, and the note around it is translated."""
+    from etl.regions import note_in_english
+
+    note = resolve(resolver, location="Gedung A; yang berada di pusat", buyer="Dinas; Kota",
+                   kind="LAINNYA").note
+    assert note_in_english(note) == (
+        "Region cannot be determined: work location 'Gedung A; yang berada di pusat' gives no "
+        "regency/city; buyer name 'Dinas; Kota' points to no known region")
+    # A part that is no note of the resolver's stays; the parts around it are translated.
     assert note_in_english("Catatan pengguna; Kabupaten Bandung berada di Jawa Barat") == \
-        "Catatan pengguna; Kabupaten Bandung is in Jawa Barat"  # unknown parts stay
+        "Catatan pengguna; Kabupaten Bandung is in Jawa Barat"
