@@ -381,6 +381,11 @@ def test_resolve_is_memoised_and_treats_nan_as_missing():
     (dict(location="Kec. X - Jawa Barat; Kec. Y - Jawa Timur"),
      "Region cannot be determined: Several provinces named: Jawa Barat, Jawa Timur; "
      "the work location gives a province only"),
+    (dict(location="Kec. A - Jawa Tengah", buyer="Kabupaten Bandung", kind="KABUPATEN"),
+     "Kabupaten Bandung is in Jawa Barat; the work location gives Jawa Tengah"),
+    (dict(kind="KEMENTERIAN"),
+     "Region cannot be determined: a ministry/agency buyer does not determine the region"),
+    (dict(province="Narnia"), "Region cannot be determined: Province 'Narnia' unknown"),
 ])
 def test_region_notes_in_english(resolver, args, english):
     """English exports show each note of the resolver in English; names stay as written."""
