@@ -35,6 +35,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import Engine
 
 from dashboard import i18n, queries
+from dashboard.format import FORMULA_START, csv_text
 from dashboard.queries import UNRESOLVED, Filters, SummaryRow
 from etl import quality, regions
 
@@ -50,8 +51,6 @@ YEAR_FORMAT = "0"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
-# Characters that make Excel or LibreOffice read a CSV cell as a formula (OWASP).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _t(pair: tuple[str, str], lang: str) -> str:
@@ -877,11 +876,6 @@ def workbook_bytes(engine: Engine, filters: Filters, lang: str = "id",
 
 # ---------------------------------------------------------------------------------------------
 # CSV and JSON
-
-
-def csv_text(value: str) -> str:
-    """OWASP: a leading apostrophe keeps a spreadsheet from reading the cell as a formula."""
-    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def _in_language(col: Col, value, lang: str):

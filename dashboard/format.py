@@ -1,6 +1,7 @@
 """Numbers as Indonesians read them: `Rp107,3 miliar`, `11,2%`, `Rp107.312.455.000,00`.
 
-English swaps the separators and the unit words: `Rp107.3 billion`, `11.2%`.
+English swaps the separators and the unit words: `Rp107.3 billion`, `11.2%`. Text for a CSV
+cell keeps a spreadsheet from reading it as a formula.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -12,6 +13,13 @@ UNITS = (
     (Decimal(10) ** 6, "juta", "million"),
 )
 ONE_DECIMAL = Decimal("0.1")
+# Characters that make Excel or LibreOffice read a CSV cell as a formula (OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """OWASP: a leading apostrophe keeps a spreadsheet from reading the cell as a formula."""
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def _separators(text: str, lang: str) -> str:

@@ -223,10 +223,10 @@ def _prepare_while_waiting(futures: list[Future], i: int, files, sizes: list[int
     process takes the files in order, so the loader takes them from the end: the files it
     prepares are the last ones, all prepared by the time it reaches the first of them.
     SIZES are the files' sizes, which both kinds of work take time in proportion to."""
+    writing = sum(sizes[k] * _write_share(files[k]) for k in range(i, len(files)))
     while not all(futures[k].done() for k in scratch.needed(i)):
         j = next(j for j in reversed(range(len(futures))) if not futures[j].done())
         left = sum(sizes[k] for k in range(len(files)) if not futures[k].done()) - sizes[j]
-        writing = sum(sizes[k] * _write_share(files[k]) for k in range(i, len(files)))
         if writing + sizes[j] > left or not futures[j].cancel():
             return  # not worth it, or begun already: nothing is left to take
         done: Future = Future()
@@ -238,7 +238,7 @@ def _prepare_while_waiting(futures: list[Future], i: int, files, sizes: list[int
 
 
 def _write_share(path: Path) -> float:
-    spreadsheet = Path(path).suffix.lower() in SPREADSHEET_SUFFIXES
+    spreadsheet = path.suffix.lower() in SPREADSHEET_SUFFIXES
     return SPREADSHEET_WRITE_SHARE if spreadsheet else WRITE_SHARE
 
 
@@ -497,8 +497,8 @@ def _merge(conn: Connection, prepared: Prepared, result: LoadResult, resolver, r
     load_id, dataset, frame = result.load_id, prepared.layout.dataset, prepared.sources
     rows = scratch.rows(prepared.staged) if prepared.staged else None
     if rows is not None:  # SQLite: in a scratch table
-        listed = conn.execute(insert(KEYS).from_select(["load_id", "kind", "code"], select(
-            literal(load_id), rows.c.kind, rows.c.code)), execution_options=ROWCOUNT).rowcount
+        listed = _written(conn, insert(KEYS).from_select(["load_id", "kind", "code"], select(
+            literal(load_id), rows.c.kind, rows.c.code)))
     elif frame is not None and not frame.empty:  # PostgreSQL: in the prepared frame
         insert_frame(conn, KEYS, frame[["kind", "code"]], load_id=load_id)
         listed = len(frame)
@@ -547,10 +547,7 @@ def _known_in_first_load(conn: Connection, load_id: int, listed: int) -> int:
     package_sources for every package: 0.18-0.28 s a file at 1M, with none known when the
     files describe different years. (Other loads' files list load-wide what they changed,
     once the unchanged ones are taken off.)"""
-    new = _list_load_wide(conn, load_id)
-    if min(new, listed) < 0:  # a driver that does not report rows written
-        raise LoadError("basis data tidak melaporkan berapa paket yang didaftarkan")
-    return listed - new
+    return listed - _list_load_wide(conn, load_id)
 
 
 def _write_all_new(conn: Connection, prepared: Prepared, result: LoadResult, report,
@@ -576,9 +573,18 @@ def _list_load_wide(conn: Connection, load_id: int) -> int:
     all it states) to the load's one list (LOAD_WIDE); how many it did not hold yet."""
     k = KEYS.c
     upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    return conn.execute(upsert(KEYS).from_select(["load_id", "kind", "code"], select(
+    return _written(conn, upsert(KEYS).from_select(["load_id", "kind", "code"], select(
         literal(LOAD_WIDE), k.kind, k.code).where(k.load_id == load_id))
-        .on_conflict_do_nothing(), execution_options=ROWCOUNT).rowcount
+        .on_conflict_do_nothing())
+
+
+def _written(conn: Connection, statement) -> int:
+    """How many rows STATEMENT (an INSERT ... SELECT) wrote, which the counts of a load rely
+    on (SQLAlchemy gives -1 for such an INSERT unless asked to keep the driver's count)."""
+    count = conn.execute(statement, execution_options=ROWCOUNT).rowcount
+    if count < 0:  # a driver that does not report rows written
+        raise LoadError("basis data tidak melaporkan berapa paket yang didaftarkan")
+    return count
 
 
 def _row_hashes(frame: pd.DataFrame) -> pd.Series:
@@ -1011,9 +1017,8 @@ def refresh(engine: Engine) -> int:
         begin_work(conn)
         _reresolve_sources(conn, resolver)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
-        listed = conn.execute(insert(KEYS).from_select(
-            ["load_id", "kind", "code"], select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)),
-            execution_options=ROWCOUNT).rowcount
+        listed = _written(conn, insert(KEYS).from_select(
+            ["load_id", "kind", "code"], select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)))
         target = _replace_packages(conn, 0, 0, listed)
         refresh_all_cubes(conn, target)
         count = _count_keyed(conn, target, 0)

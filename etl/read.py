@@ -306,7 +306,6 @@ def _arrow_lines(lines: bytes, known: pa.Schema) -> pa.Table:
     Columns holding text stay text: Arrow would take text that looks like a date for a
     timestamp, which Python's json does not."""
     given = pa.schema([f for f in known if not pa.types.is_null(f.type)])
-    texts = pa.schema([f for f in given if pa.types.is_string(f.type)])
     names = None
     while True:
         options = pajson.ParseOptions(explicit_schema=given, unexpected_field_behavior="infer",
@@ -315,6 +314,7 @@ def _arrow_lines(lines: bytes, known: pa.Schema) -> pa.Table:
             table = pajson.read_json(pa.BufferReader(lines), parse_options=options,
                                      read_options=_ONE_THREAD)
         except pa.ArrowInvalid:
+            texts = pa.schema([f for f in given if pa.types.is_string(f.type)])
             if given.equals(texts):
                 raise
             given = texts
@@ -324,7 +324,6 @@ def _arrow_lines(lines: bytes, known: pa.Schema) -> pa.Table:
         if not dated:
             return table.select(names)
         given = pa.schema(list(given) + [pa.field(name, pa.string()) for name in dated])
-        texts = pa.schema(list(texts) + [pa.field(name, pa.string()) for name in dated])
 
 
 JSON_BATCH = 20_000  # objects per frame

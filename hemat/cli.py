@@ -206,7 +206,7 @@ def cmd_summary(args) -> int:
     if args.format == "json":
         print(json.dumps(data, ensure_ascii=False, indent=2))
     elif args.format == "csv":
-        from dashboard.export import csv_text  # names from the data never become formulas
+        from dashboard.format import csv_text  # names from the data never become formulas
 
         writer = csv.DictWriter(sys.stdout, fieldnames=list(data[0]) if data else ["group"])
         writer.writeheader()

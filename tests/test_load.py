@@ -913,7 +913,6 @@ def test_a_role_that_does_not_own_the_tables_leaves_the_old_keys(engine, db_url)
     tables: the old keys stay for the loader's role to drop, and nothing fails."""
     from sqlalchemy import ForeignKeyConstraint, MetaData, inspect
 
-
     old = MetaData()
     schema.loads.to_metadata(old)
     table = schema.metadata.tables["contracts"]
