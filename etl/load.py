@@ -343,13 +343,22 @@ def make_resolver(engine: Engine) -> "regions.Resolver":
 
 def store_aliases(engine: Engine, rows: list[dict]) -> None:
     """Replace the users' own region aliases (checked first: an unknown code raises)."""
-    regions.Resolver(extra_aliases=rows)
-    clean_rows = [{"alias": r["alias"].strip(), "code": r["code"].strip(),
-                   "note": (r.get("note") or "").strip() or None} for r in rows if r.get("alias")]
+    rows = checked_aliases(rows)
     with engine.begin() as conn:
-        conn.execute(delete(schema.region_aliases))
-        if clean_rows:
-            conn.execute(insert(schema.region_aliases), clean_rows)
+        _replace_aliases(conn, rows)
+
+
+def checked_aliases(rows: list[dict]) -> list[dict]:
+    """ROWS as stored; ValueError names an alias whose code is unknown."""
+    regions.Resolver(extra_aliases=rows)
+    return [{"alias": r["alias"].strip(), "code": r["code"].strip(),
+             "note": (r.get("note") or "").strip() or None} for r in rows if r.get("alias")]
+
+
+def _replace_aliases(conn: Connection, rows: list[dict]) -> None:
+    conn.execute(delete(schema.region_aliases))
+    if rows:
+        conn.execute(insert(schema.region_aliases), rows)
 
 
 @dataclass
@@ -1009,12 +1018,19 @@ def refresh_all_cubes(conn: Connection, packages: Table = PACKAGES) -> None:
     refresh_cube(conn, EVERY_PAIR, packages)
 
 
-def refresh(engine: Engine) -> int:
-    """Re-resolve regions and re-flag every package (after new aliases or thresholds)."""
+def refresh(engine: Engine, aliases: list[dict] | None = None) -> int:
+    """Re-resolve regions and re-flag every package (after new aliases or thresholds).
+    ALIASES, when given, first replace the users' own region aliases, in the same
+    transaction: if the refresh fails, the old aliases stay with the packages they made."""
     schema.create_schema(engine)
-    resolver = make_resolver(engine)
+    if aliases is not None:
+        aliases = checked_aliases(aliases)
+    resolver = make_resolver(engine) if aliases is None else regions.Resolver(
+        extra_aliases=aliases)
     with engine.begin() as conn:
         begin_work(conn)
+        if aliases is not None:
+            _replace_aliases(conn, aliases)
         _reresolve_sources(conn, resolver)
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
         listed = _written(conn, insert(KEYS).from_select(

@@ -265,17 +265,17 @@ def cmd_quality(args) -> int:
 
 
 def cmd_refresh(args) -> int:
-    from etl.load import refresh, store_aliases
+    from etl.load import checked_aliases, refresh
     from etl.regions import read_alias_file
 
-    engine = _ensure_db(args)
-    if args.aliases:
-        try:
-            store_aliases(engine, read_alias_file(args.aliases))
-        except (OSError, ValueError) as exc:
-            print(f"GAGAL: {exc}", file=sys.stderr)
-            return 2
-    n = refresh(engine)
+    engine = _engine(args)
+    print(f"Basis data: {db.describe(engine)}", file=sys.stderr)
+    try:  # checked before the database is touched
+        aliases = checked_aliases(read_alias_file(args.aliases)) if args.aliases else None
+    except (OSError, ValueError) as exc:
+        print(f"GAGAL: {exc}", file=sys.stderr)
+        return 2
+    n = refresh(engine, aliases)  # creates or upgrades the schema itself
     print(f"{n} paket ditentukan ulang wilayah dan tandanya.")
     return 0
 

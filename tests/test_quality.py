@@ -119,6 +119,33 @@ def test_user_alias_resolves_after_refresh_without_reloading(engine, tmp_path):
     assert len(loads) == 1
 
 
+def test_refresh_with_aliases_that_fails_keeps_the_old_aliases(engine, tmp_path, monkeypatch):
+    row = dict(RESULTS[0], kabkota="Kab Bdg", provinsi=None, nama_klpd="Pemda Contoh",
+               jenis_klpd=None)
+    load_paths(engine, [write_json(tmp_path / "r.json", [row])])
+    old = [{"alias": "Kab Bdg", "code": "32.17", "note": "lama"}]
+    store_aliases(engine, old)
+    refresh(engine)
+    p, a = schema.packages, schema.region_aliases
+    query = select(p.c.regency_code)
+    new = [{"alias": "Kab Bdg", "code": "32.04", "note": " baru "}]
+
+    def broken(*args):
+        raise RuntimeError("disk penuh")
+
+    monkeypatch.setattr("etl.load._swap_in", broken)
+    with pytest.raises(RuntimeError, match="disk penuh"):
+        refresh(engine, new)
+    with engine.connect() as conn:
+        assert conn.execute(query).scalar_one() == "32.17"
+        assert conn.execute(select(a.c.code, a.c.note)).all() == [("32.17", "lama")]
+    monkeypatch.undo()
+    assert refresh(engine, new) == 1
+    with engine.connect() as conn:
+        assert conn.execute(query).scalar_one() == "32.04"
+        assert conn.execute(select(a.c.code, a.c.note)).all() == [("32.04", "baru")]
+
+
 def test_unknown_alias_code_is_refused(engine):
     with pytest.raises(ValueError, match="99.99"):
         store_aliases(engine, [{"alias": "Entah", "code": "99.99"}])
