@@ -645,6 +645,27 @@ def test_app_serves_everything_itself(known, db_url):
     assert layout.status_code == 200
 
 
+def test_app_sets_what_it_holds_aside_from_the_collector_once_warm(known, db_url, monkeypatch):
+    import gc
+
+    import dashboard.app as app_module
+
+    monkeypatch.setattr(app_module, "WARM_REQUESTS", 3)
+    client = app_module.create_app(db_url).server.test_client()
+    frozen = gc.get_freeze_count()
+    try:
+        for _ in range(2):
+            assert client.get("/_dash-layout").status_code == 200
+        assert gc.get_freeze_count() == frozen
+        assert client.get("/_dash-layout").status_code == 200
+        assert gc.get_freeze_count() > frozen + 10_000  # the modules, the layout, dash's own
+        now = gc.get_freeze_count()
+        assert client.get("/_dash-layout").status_code == 200
+        assert gc.get_freeze_count() == now  # once only
+    finally:
+        gc.unfreeze()
+
+
 def test_importing_the_app_opens_no_database(monkeypatch, tmp_path):
     import importlib
 
