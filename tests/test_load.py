@@ -628,8 +628,9 @@ def make_old_satker_cube(conn) -> None:
 def assert_unit_statistics(engine) -> None:
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT count(*) FROM pg_statistic_ext "
-                                        "WHERE stxname = 'satker_cube_units'").scalar() == 1
+            assert conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_statistic_ext WHERE stxname = 'satker_cube_units' "
+                "AND stxnamespace = current_schema()::regnamespace").scalar() == 1
 
 
 @POSTGRESQL_ONLY
