@@ -167,8 +167,7 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                     begin_work(conn)
                     if conn.dialect.name == "postgresql":  # SQLite has one writer at a time
                         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
-                    scratch.first_load = not conn.execute(
-                        select(exists().select_from(SOURCES))).scalar()
+                    scratch.first_load = not _has_rows(conn, SOURCES)
                     for i, path in enumerate(files):
                         if sizes:
                             _prepare_while_waiting(futures, i, files, sizes, resolver, folder,
@@ -689,9 +688,21 @@ def _contract_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def _write_contracts(conn: Connection, data: pd.DataFrame, load_id: int) -> None:
     """Store the file's contract versions; its packages are already in load_keys."""
     # A newer export replaces the versions it states and keeps the others.
-    conn.execute(delete(CONTRACTS).where(_keyed(CONTRACTS, load_id), CONTRACTS.c.version.in_(
-        data["version"].unique().tolist())))
+    _delete_listed(conn, CONTRACTS, load_id,
+                   CONTRACTS.c.version.in_(data["version"].unique().tolist()))
     insert_frame(conn, CONTRACTS, data)
+
+
+def _delete_listed(conn: Connection, table: Table, listed: int, *conditions) -> None:
+    """Delete TABLE's rows (where CONDITIONS) of the packages listed under LISTED. An empty
+    table, as in a first load, is not probed for each listed package: 0.3 s a table for a
+    million packages on SQLite."""
+    if _has_rows(conn, table):
+        conn.execute(delete(table).where(_keyed(table, listed), *conditions))
+
+
+def _has_rows(conn: Connection, table: Table) -> bool:
+    return conn.execute(select(exists().select_from(table))).scalar()
 
 
 def _keyed(table, load_id: int):
@@ -803,7 +814,7 @@ def _replace_packages(conn: Connection, load_id: int, listed: int, count: int) -
     _packages_target)."""
     _analyze(conn, KEYS)
     _analyze_sources(conn)
-    conn.execute(delete(schema.package_flags).where(_keyed(schema.package_flags, listed)))
+    _delete_listed(conn, schema.package_flags, listed)
     with _packages_target(conn, listed, count) as target:
         m = merged_select(listed).subquery("merged")
         # Each package is written with its verdict: setting it afterwards would write every
@@ -855,7 +866,7 @@ def _packages_target(conn: Connection, listed: int, listed_count: int):
         yield shadow
         _index_shadow(conn, shadow)
         return
-    conn.execute(delete(PACKAGES).where(_keyed(PACKAGES, listed)))
+    _delete_listed(conn, PACKAGES, listed)
     indexes = sorted(schema.packages.indexes, key=lambda i: i.name) \
         if bulk and conn.dialect.name == "sqlite" else []
     for index in indexes:
@@ -951,6 +962,8 @@ def _copy_back(conn: Connection, shadow: Table, listed: int) -> None:
 
 
 def _years_kinds(conn: Connection, load_id: int, table: Table) -> set[tuple]:
+    if not _has_rows(conn, table):  # see _delete_listed
+        return set()
     p = table.c
     return set(conn.execute(select(p.year, p.kind).where(_keyed(table, load_id))
                             .distinct()).all())
