@@ -9,6 +9,7 @@ import itertools
 from pathlib import Path
 
 import dash
+from flask import request
 
 from etl.db import engine_from_url
 
@@ -16,8 +17,9 @@ from .i18n import t
 from .pages import frame
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-# Requests after which what the app holds for good is set aside from garbage collection.
-WARM_REQUESTS = 50
+# Callback answers after which what the app holds for good is set aside from garbage
+# collection: about three pages, by when every chart has loaded plotly's validators.
+WARM_CALLBACKS = 50
 
 # Everything is served by the app itself (no CDN, no web fonts), gzipped: government
 # networks are often slow or offline. <html lang> follows the language switch (see frame.register).
@@ -50,18 +52,25 @@ def create_app(db_url: str | None = None) -> dash.Dash:
 
 
 def _freeze_when_warm(server) -> None:
-    """After the first WARM_REQUESTS requests, move every object alive then (the modules,
-    the layout, plotly's validators loaded by the first figures: about 130,000 objects) out
-    of the cyclic garbage collector's reach. Each full collection would otherwise scan
-    them all again: a pause of 70-130 ms at random in some callback (measured at 1M
-    packages). They live as long as the app, so nothing is lost by never collecting them."""
-    served = itertools.count(1)
+    """Once the app has answered WARM_CALLBACKS callbacks, move every object alive (the
+    modules, the layout, plotly's validators: about 130,000 objects) out of the cyclic
+    garbage collector's reach. Each full collection would otherwise scan them all again: a
+    pause of 40-130 ms at random in some callback (measured at 1M packages). Done after that
+    answer has been sent, once per process (each gunicorn worker has its own). What requests
+    running at that moment hold is frozen too and never freed: a bounded amount, once."""
+    answered = itertools.count(1)
 
-    @server.teardown_request
-    def _freeze(_exc):
-        if next(served) == WARM_REQUESTS:
-            gc.collect()
-            gc.freeze()
+    @server.after_request
+    def _count(response):
+        if request.path.endswith("/_dash-update-component") and \
+                next(answered) == WARM_CALLBACKS:
+            response.call_on_close(_freeze)
+        return response
+
+
+def _freeze() -> None:
+    gc.collect()  # the garbage of the first pages is not kept for good
+    gc.freeze()
 
 
 def run(db_url: str | None = None, host: str = "127.0.0.1", port: int = 8050) -> None:

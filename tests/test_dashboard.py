@@ -646,22 +646,53 @@ def test_app_serves_everything_itself(known, db_url):
 
 
 def test_app_sets_what_it_holds_aside_from_the_collector_once_warm(known, db_url, monkeypatch):
-    import gc
-
     import dashboard.app as app_module
+    from dashboard import components as c
 
-    monkeypatch.setattr(app_module, "WARM_REQUESTS", 3)
+    frozen = []
+    monkeypatch.setattr(app_module, "_freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(app_module, "WARM_CALLBACKS", 3)
     client = app_module.create_app(db_url).server.test_client()
-    frozen = gc.get_freeze_count()
+    body = {"output": f"{c.LANG_STORE}.data",
+            "outputs": {"id": c.LANG_STORE, "property": "data"},
+            "inputs": [{"id": c.URL, "property": "search", "value": "?lang=en"}],
+            "state": [{"id": c.LANG_STORE, "property": "data", "value": "id"}],
+            "changedPropIds": [f"{c.URL}.search"]}
+
+    def answer():
+        response = client.post("/_dash-update-component", json=body)
+        assert response.status_code == 200 and '"en"' in response.get_data(as_text=True)
+        response.close()  # what the server does once the answer is sent
+
+    for _ in range(2):
+        answer()
+        assert client.get("/_dash-layout").status_code == 200  # not a callback: not counted
+    assert frozen == []
+    answer()
+    assert frozen == [True]
+    for _ in range(3):
+        answer()
+    assert frozen == [True]  # once only
+
+
+def test_freezing_keeps_no_garbage_for_good():
+    import gc
+    import weakref
+
+    from dashboard.app import _freeze
+
+    class Node:
+        pass
+
+    node = Node()
+    node.itself = node  # a cycle only the collector frees
+    gone = weakref.ref(node)
+    del node
+    before = gc.get_freeze_count()
     try:
-        for _ in range(2):
-            assert client.get("/_dash-layout").status_code == 200
-        assert gc.get_freeze_count() == frozen
-        assert client.get("/_dash-layout").status_code == 200
-        assert gc.get_freeze_count() > frozen + 10_000  # the modules, the layout, dash's own
-        now = gc.get_freeze_count()
-        assert client.get("/_dash-layout").status_code == 200
-        assert gc.get_freeze_count() == now  # once only
+        _freeze()
+        assert gone() is None  # collected first, not frozen with what lives on
+        assert gc.get_freeze_count() > before
     finally:
         gc.unfreeze()
 
