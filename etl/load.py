@@ -348,10 +348,21 @@ def store_aliases(engine: Engine, rows: list[dict]) -> None:
 
 
 def checked_aliases(rows: list[dict]) -> list[dict]:
-    """ROWS as stored; ValueError names an alias whose code is unknown."""
+    """ROWS (of an alias CSV, its header on line 1) as stored. ValueError names the line of
+    an alias without a code, of an alias given twice, or of a code that is unknown."""
     regions.Resolver(extra_aliases=rows)
-    return [{"alias": r["alias"].strip(), "code": r["code"].strip(),
-             "note": (r.get("note") or "").strip() or None} for r in rows if r.get("alias")]
+    out, seen = [], set()
+    for line, row in enumerate(rows, start=2):
+        alias, code = (row.get("alias") or "").strip(), (row.get("code") or "").strip()
+        if not alias:
+            continue
+        if not code:
+            raise ValueError(f"alias pengguna:{line}: alias '{alias}' tanpa kode wilayah")
+        if alias in seen:
+            raise ValueError(f"alias pengguna:{line}: alias '{alias}' disebut dua kali")
+        seen.add(alias)
+        out.append({"alias": alias, "code": code, "note": (row.get("note") or "").strip() or None})
+    return out
 
 
 def _replace_aliases(conn: Connection, rows: list[dict]) -> None:
@@ -417,9 +428,8 @@ def _source_rows(frame: pd.DataFrame, dataset: str, resolver) -> pd.DataFrame:
     order = pc.sort_indices(keys, [("kind", "ascending"), ("code", "ascending")]).to_numpy()
     # Gathered first and made a frame once: adding columns one by one to a frame costs a
     # fixed 0.5 ms each, half the time of a small file's source rows.
-    arrays = {col: frame.pop(col).array.take(order) for col in columns}
-    rows = pd.DataFrame(arrays, copy=False)
-    del arrays
+    rows = pd.DataFrame({col: frame.pop(col).array.take(order) for col in columns},
+                        copy=False)
     rows["dataset"] = dataset
     rows["row_hash"] = _row_hashes(rows)
     return _compact(_with_region(rows, resolver))
@@ -1037,9 +1047,9 @@ def refresh(engine: Engine, aliases: list[dict] | None = None) -> int:
     """Re-resolve regions and re-flag every package (after new aliases or thresholds).
     ALIASES, when given, first replace the users' own region aliases, in the same
     transaction: if the refresh fails, the old aliases stay with the packages they made."""
-    schema.create_schema(engine)
-    if aliases is not None:
+    if aliases is not None:  # before anything is written
         aliases = checked_aliases(aliases)
+    schema.create_schema(engine)
     resolver = make_resolver(engine) if aliases is None else regions.Resolver(
         extra_aliases=aliases)
     with engine.begin() as conn:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.queries import Filters, quality_report, total
-from etl import schema
+from etl import db, schema
 from etl.load import load_paths, refresh, store_aliases
 from etl.quality import Thresholds, details_in_english, stored_rules
 from hemat.cli import main as hemat
@@ -166,6 +166,52 @@ def test_cli_refresh_and_quality(db_url, tmp_path, capsys):
     bad.write_text("nama,kode\nx,1\n", encoding="utf-8")
     assert hemat(["refresh", "--aliases", str(bad), "--db", db_url]) == 2
     assert "alias,code" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, message", [
+    ("alias,code,note\nKab Bdg\n", "alias pengguna:2: alias 'Kab Bdg' tanpa kode wilayah"),
+    ("alias,code,note\nKab Bdg, ,x\n", "alias pengguna:2: alias 'Kab Bdg' tanpa kode wilayah"),
+    ("alias,code\nKab Bdg,32.04\n Kab Bdg ,32.17\n",
+     "alias pengguna:3: alias 'Kab Bdg' disebut dua kali"),
+    ("alias,code\nKab Bdg,32.04\nEntah,99.99\n", "alias pengguna:3: kode wilayah '99.99'"),
+])
+def test_cli_refresh_refuses_bad_aliases_and_changes_nothing(db_url, tmp_path, capsys, text,
+                                                             message):
+    hemat(["load", str(write_json(tmp_path / "r.json", RESULTS)), "--db", db_url])
+    good = tmp_path / "alias.csv"
+    good.write_text("alias,code,note\nKab Bdg,32.17,lama\n", encoding="utf-8")
+    assert hemat(["refresh", "--aliases", str(good), "--db", db_url]) == 0
+    bad = tmp_path / "rusak.csv"
+    bad.write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    assert hemat(["refresh", "--aliases", str(bad), "--db", db_url]) == 2
+    assert message in capsys.readouterr().err
+    engine = db.engine_from_url(db_url)
+    with engine.connect() as conn:
+        a = schema.region_aliases
+        assert conn.execute(select(a.c.alias, a.c.code, a.c.note)).all() == [
+            ("Kab Bdg", "32.17", "lama")]
+    engine.dispose()
+
+
+def test_cli_refresh_that_fails_keeps_the_old_aliases(db_url, tmp_path, monkeypatch):
+    hemat(["load", str(write_json(tmp_path / "r.json", RESULTS)), "--db", db_url])
+    old, new = tmp_path / "lama.csv", tmp_path / "baru.csv"
+    old.write_text("alias,code,note\nKab Bdg,32.17,lama\n", encoding="utf-8")
+    new.write_text("alias,code,note\nKab Bdg,32.04,baru\n", encoding="utf-8")
+    assert hemat(["refresh", "--aliases", str(old), "--db", db_url]) == 0
+
+    def broken(*args):
+        raise RuntimeError("disk penuh")
+
+    monkeypatch.setattr("etl.load._swap_in", broken)
+    with pytest.raises(RuntimeError, match="disk penuh"):
+        hemat(["refresh", "--aliases", str(new), "--db", db_url])
+    engine = db.engine_from_url(db_url)
+    with engine.connect() as conn:
+        a = schema.region_aliases
+        assert conn.execute(select(a.c.code, a.c.note)).all() == [("32.17", "lama")]
+    engine.dispose()
 
 
 def test_every_flag_detail_reads_in_english(engine, tmp_path):
