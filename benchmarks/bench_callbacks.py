@@ -74,7 +74,9 @@ def drive(url: str, args) -> list:
 
     def send(method, path, body):
         r = client.get(path) if method == "GET" else client.post(path, json=body)
-        return r.status_code, (r.get_json(silent=True) if r.data else None)
+        answer = r.status_code, (r.get_json(silent=True) if r.data else None)
+        r.close()  # as a server does once the answer is sent (the app acts on it)
+        return answer
 
     page = dashsim.Page(send, dashsim.load_callbacks(send, dashsim.callback_names(app)))
     rng = random.Random(args.seed)
