@@ -55,7 +55,7 @@ def _freeze_when_warm(server) -> None:
     """Once the app has answered WARM_CALLBACKS callbacks, move every object alive (the
     modules, the layout, plotly's validators: about 130,000 objects) out of the cyclic
     garbage collector's reach. Each full collection would otherwise scan them all again: a
-    pause of 40-130 ms at random in some callback (measured at 1M packages). Done after that
+    pause of 40-125 ms at random in some callback (measured at 1M packages). Done after that
     answer has been sent, once per process (each gunicorn worker has its own). What requests
     running at that moment hold is frozen too and never freed: a bounded amount, once."""
     answered = itertools.count(1)
