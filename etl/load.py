@@ -75,8 +75,8 @@ KEYS = schema.load_keys
 # The packages every file of a load changed (in a first load: listed), once under this id
 # in load_keys.
 LOAD_WIDE = -1
-# The PostgreSQL advisory lock a load holds until its commit: loads take turns, so that what
-# one finds at its start (a first load, say) stays true until it ends.
+# The PostgreSQL advisory lock a load or refresh holds until its commit: they take turns, so
+# that what one finds at its start (a first load, say) stays true until it ends.
 LOAD_LOCK = 0x68656D74
 # PostgreSQL's default of 4 MB per sort or hash sorts a national load's finest cube on disk
 # where 64 MB hashes it (13.6 s → 6.1 s); SET LOCAL: for the load's transaction alone. (More
@@ -165,8 +165,6 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
             try:
                 with conn.begin():
                     begin_work(conn)
-                    if conn.dialect.name == "postgresql":  # SQLite has one writer at a time
-                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
                     scratch.first_load = not _has_rows(conn, SOURCES)
                     for i, path in enumerate(files):
                         if sizes:
@@ -754,8 +752,12 @@ def merged_select(load_id: int):
 
 
 def begin_work(conn: Connection) -> None:
-    """The temporary tables and settings a load or refresh works with, for its transaction."""
+    """The temporary tables and settings a load or refresh works with, for its transaction,
+    which waits for any other load or refresh to commit first (SQLite has one writer at a
+    time; PostgreSQL takes LOAD_LOCK)."""
     conn.info[ANALYZED] = set()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
     schema.create_work_tables(conn)
     if conn.dialect.name == "postgresql":
         for name, value in PG_WORK_SETTINGS.items():

@@ -861,6 +861,23 @@ def test_a_second_load_waits_for_the_first_to_commit(engine, tmp_path, monkeypat
 
 
 @POSTGRESQL_ONLY
+def test_a_refresh_waits_for_a_load_to_commit(engine, tmp_path):
+    """A refresh started while a load holds the load lock waits for its commit, instead of
+    replacing the packages table under it."""
+    load_paths(engine, [write_json(tmp_path / "r.json", RESULTS)])
+    counted = []
+    with engine.connect() as loading:
+        with loading.begin():
+            loading.exec_driver_sql(f"SELECT pg_advisory_xact_lock({etl.load.LOAD_LOCK})")
+            waiting = threading.Thread(target=lambda: counted.append(refresh(engine)))
+            waiting.start()
+            waiting.join(1.0)
+            assert waiting.is_alive() and counted == []
+        waiting.join(60)
+    assert counted == [len(RESULTS)]
+
+
+@POSTGRESQL_ONLY
 def test_a_foreign_key_to_packages_makes_the_load_write_in_place(engine, tmp_path):
     """A user's table referencing packages would stop the drop of the old table (and a
     trigger would be lost with it): the merge then writes into packages itself."""
