@@ -348,7 +348,12 @@ def store_aliases(engine: Engine, rows: list[dict]) -> None:
 def checked_aliases(rows: list[dict]) -> list[dict]:
     """ROWS (of an alias CSV, its header on line 1) as stored. ValueError names the line of
     an alias without a code, of an alias given twice, or of a code that is unknown."""
-    regions.Resolver(extra_aliases=rows)
+    return _alias_resolver(rows)[0]
+
+
+def _alias_resolver(rows: list[dict]) -> tuple[list[dict], "regions.Resolver"]:
+    """checked_aliases(ROWS), and the resolver that uses them (whose making checks the codes)."""
+    resolver = regions.Resolver(extra_aliases=rows)
     out, seen = [], set()
     for line, row in enumerate(rows, start=2):
         alias, code = (row.get("alias") or "").strip(), (row.get("code") or "").strip()
@@ -360,7 +365,7 @@ def checked_aliases(rows: list[dict]) -> list[dict]:
             raise ValueError(f"alias pengguna:{line}: alias '{alias}' disebut dua kali")
         seen.add(alias)
         out.append({"alias": alias, "code": code, "note": (row.get("note") or "").strip() or None})
-    return out
+    return out, resolver
 
 
 def _replace_aliases(conn: Connection, rows: list[dict]) -> None:
@@ -756,10 +761,9 @@ def begin_work(conn: Connection) -> None:
     which waits for any other load or refresh to commit first (SQLite has one writer at a
     time; PostgreSQL takes LOAD_LOCK)."""
     conn.info[ANALYZED] = set()
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
     schema.create_work_tables(conn)
     if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
         for name, value in PG_WORK_SETTINGS.items():
             conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
 
@@ -1049,11 +1053,11 @@ def refresh(engine: Engine, aliases: list[dict] | None = None) -> int:
     """Re-resolve regions and re-flag every package (after new aliases or thresholds).
     ALIASES, when given, first replace the users' own region aliases, in the same
     transaction: if the refresh fails, the old aliases stay with the packages they made."""
-    if aliases is not None:  # before anything is written
-        aliases = checked_aliases(aliases)
+    if aliases is not None:  # checked before anything is written
+        aliases, resolver = _alias_resolver(aliases)
     schema.create_schema(engine)
-    resolver = make_resolver(engine) if aliases is None else regions.Resolver(
-        extra_aliases=aliases)
+    if aliases is None:
+        resolver = make_resolver(engine)
     with engine.begin() as conn:
         begin_work(conn)
         if aliases is not None:

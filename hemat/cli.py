@@ -109,10 +109,17 @@ def _engine(args, read_only=False):
     return db.engine_from_url(args.db, read_only=read_only)
 
 
-def _ensure_db(args):
-    """An engine on an initialised database (created empty when missing), named on stderr."""
+def _named_engine(args):
+    """An engine on the database ARGS name, named on stderr (which database a command
+    changed is the first thing to check)."""
     engine = _engine(args)
     print(f"Basis data: {db.describe(engine)}", file=sys.stderr)
+    return engine
+
+
+def _ensure_db(args):
+    """An engine on an initialised database (created empty when missing), named on stderr."""
+    engine = _named_engine(args)
     schema.create_schema(engine)
     return engine
 
@@ -120,9 +127,8 @@ def _ensure_db(args):
 def cmd_load(args) -> int:
     from etl.load import expand_paths, load_paths
 
-    engine = _engine(args)
+    engine = _named_engine(args)
     files = expand_paths(args.paths)
-    print(f"Basis data: {db.describe(engine)}", file=sys.stderr)
     if not files:
         print("Tidak ada berkas ekspor di jalur yang diberikan.", file=sys.stderr)
         return 2
@@ -268,8 +274,7 @@ def cmd_refresh(args) -> int:
     from etl.load import checked_aliases, refresh
     from etl.regions import read_alias_file
 
-    engine = _engine(args)
-    print(f"Basis data: {db.describe(engine)}", file=sys.stderr)
+    engine = _named_engine(args)
     try:  # checked before the database is touched
         aliases = checked_aliases(read_alias_file(args.aliases)) if args.aliases else None
     except (OSError, ValueError) as exc:
