@@ -28,6 +28,8 @@ DECIDING = (*MONEY_FIELDS, "year", "code", "version", "kind")
 # Columns are cleaned this many rows at a time: the intermediate copies of a slice are freed
 # before the next, so a file of a million rows needs little more memory than its result.
 SLICE_ROWS = 50_000
+# The name take_columns gives the columns it takes out, which no export's column can have.
+_TAKEN = object()
 
 
 class Cleaned:
@@ -54,7 +56,7 @@ def clean_table(raw: RawTable) -> Cleaned:
     skipped = int((~keep).sum())
     if not keep.all():
         used, row_numbers = used[keep], row_numbers[keep]
-    cells = {c: used.pop(c) for c in list(used.columns)}
+    cells = take_columns(used)
     problems: dict = {}
     lost: dict = {}
     out = pd.DataFrame(index=row_numbers.index)
@@ -99,13 +101,27 @@ def _may_be_rejected(out: pd.DataFrame, layout, problems: dict) -> pd.Index:
     return out.index[maybe.to_numpy(dtype=bool)]
 
 
+def take_columns(frame: pd.DataFrame, columns: list[str] | None = None) -> dict:
+    """FRAME's COLUMNS (by default all of them) as Series, taken out of FRAME in one step:
+    each is freed once its new holder lets it go. Popping them one by one rebuilds FRAME's
+    blocks every time, 0.2 s of the 1.6 s a load of 10k packages' XLSX files takes to clean."""
+    columns = list(frame.columns) if columns is None else list(columns)
+    taken = {col: frame[col] for col in columns}
+    # Named alike, they go in one deletion (the frame is the caller's: no copy can stand in).
+    chosen = frame.columns.isin(columns)
+    if chosen.any():
+        frame.columns = [_TAKEN if c else name
+                         for c, name in zip(chosen, frame.columns, strict=True)]
+        del frame[_TAKEN]
+    return taken
+
+
 def filtered(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     """FRAME's rows where KEEP, made a column at a time and emptying FRAME: each old column
     is freed as its copy is made, where frame[keep] would hold two copies of everything."""
-    out = pd.DataFrame(index=frame.index[keep])
-    for col in list(frame.columns):
-        out[col] = frame.pop(col)[keep]
-    return out
+    index, cells = frame.index[keep], take_columns(frame)
+    return pd.DataFrame({col: cells.pop(col).array[keep] for col in list(cells)}, index=index,
+                        copy=False)
 
 
 def _empty(series: pd.Series) -> pd.Series:
@@ -236,10 +252,11 @@ def _finish(out: pd.DataFrame, layout) -> pd.DataFrame:
     out["snapshot"] = _column(out, "snapshot").fillna("")
     if layout.dataset == "contract":  # a contract without an addendum number is version ""
         out["version"] = _column(out, "version").fillna("")
-    for name in FIELDS:
-        if name not in out:
-            out[name] = pd.Series(pd.NA, index=out.index, dtype="Int64") \
-                if name in schema.MONEY_FIELDS else None
+    # Added together: a column set on a frame costs a fixed 0.2 ms, and a layout lacks twenty.
+    absent = {name: pd.Series(pd.NA if name in schema.MONEY_FIELDS else None, index=out.index,
+                              dtype="Int64" if name in schema.MONEY_FIELDS else object)
+              for name in FIELDS if name not in out}
+    out = pd.concat([out, pd.DataFrame(absent, index=out.index)], axis=1) if absent else out
     out["precision_lost"] = _column(out, "precision_lost").replace("", None)
     out["year"] = pd.to_numeric(out["year"], errors="coerce").astype("Int64")
     return out

@@ -436,3 +436,24 @@ def test_typed_xlsx_reader_leaves_other_spreadsheets_to_the_cell_reader(tmp_path
         assert slow.frame["pagu"].iloc[-1] == 100_000_000
     assert slow.frame["pagu"].iloc[0] == 150_000_000_000
     assert slow.frame["announced_on"].iloc[0] == "2025-03-18"
+
+
+def test_take_columns_empties_the_frame_of_what_it_takes_and_keeps_the_rest():
+    from etl.rows import filtered, take_columns
+
+    frame = pd.DataFrame({"code": pd.array(["7", "8", None], dtype="string[pyarrow]"),
+                          "pagu": pd.array([1, None, 3], dtype="Int64"),
+                          "year": [2024.0, 2025.0, np.nan], "name": ["a", "b", "c"]})
+    taken = take_columns(frame, ["pagu", "code"])
+    assert list(taken) == ["pagu", "code"]
+    assert taken["code"].fillna("-").tolist() == ["7", "8", "-"]
+    assert taken["pagu"].fillna(0).tolist() == [1, 0, 3] and str(taken["pagu"].dtype) == "Int64"
+    # The caller's frame no longer holds them: their memory goes with the Series.
+    assert list(frame.columns) == ["year", "name"] and frame["name"].tolist() == ["a", "b", "c"]
+
+    kept = filtered(frame, np.array([True, False, True]))
+    assert kept.index.tolist() == [0, 2] and list(kept.columns) == ["year", "name"]
+    assert kept["name"].tolist() == ["a", "c"] and kept["year"].tolist()[0] == 2024.0
+    assert frame.columns.empty
+    assert take_columns(frame) == {}
+    assert filtered(frame, np.array([True, False, True])).shape == (2, 0)
