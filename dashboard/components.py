@@ -219,12 +219,11 @@ def _card(label: str, value, *notes, main: bool = False):
 
 # ---- Charts and their tables ------------------------------------------------------------
 
-def make_chart_block(fig, name: str, lang: str, rows, targets, basis: str, notes=()):
+def make_chart_block(fig, title: str, name: str, lang: str, rows, targets, basis: str,
+                     notes=()):
     """The chart with its title as a heading, a hint when bars link somewhere, and a
     disclosure for the same numbers as a table with links (keyboard and screen-reader users
     drill down there): the table is filled when it is opened (chart_table_id)."""
-    title = fig.layout.title.text
-    fig.update_layout(title_text="", margin_t=12)
     clickable = any(targets)
     parts = [html.H3(title, className="chart-title"),
              dcc.Graph(id={"type": "graph", "name": name}, figure=fig, config=GRAPH_CONFIG,

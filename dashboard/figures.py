@@ -43,9 +43,10 @@ def counted_of(row, basis: str) -> int:
     return row.hps_contracted if basis == "hps" else row.contracted
 
 
-def chart_title(key: str, lang: str, basis: str, period: str, unit_index: int,
-                **values) -> str:
-    """`Penghematan per provinsi, 2023–2025 (Rp miliar)`; on HPS the measure says so."""
+def chart_title(key: str, lang: str, basis: str, period: str, rows, **values) -> str:
+    """`Penghematan per provinsi, 2023–2025 (Rp miliar)` for a chart of ROWS, in the unit
+    its bars are drawn in; on HPS the measure says so."""
+    _, unit_index = fmt.chart_unit([savings_of(r, basis) for r in rows])
     return t(key, lang, measure=t(f"measure_{basis}", lang), period=period,
              unit=fmt.unit_word(unit_index, lang), **values)
 
@@ -73,19 +74,18 @@ def _trace_data(rows, labels, targets, lang, basis):
     return scaled, text, custom, colors, unit_index
 
 
-def _layout(fig: go.Figure, title: str, lang: str, height: int) -> None:
+def _layout(fig: go.Figure, lang: str, height: int) -> None:
+    """The page heads a chart with its title (chart_title), so the figure has none."""
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17, "color": INK}},
         font={"family": FONT, "size": 14, "color": INK},
         separators=",." if lang != "en" else ".,",
         plot_bgcolor="white", paper_bgcolor="white", height=height, showlegend=False,
-        margin={"l": 8, "r": 16, "t": 48, "b": 48}, hoverlabel={"font": {"size": 14}},
+        margin={"l": 8, "r": 16, "t": 12, "b": 48}, hoverlabel={"font": {"size": 14}},
         dragmode=False,
     )
 
 
-def ranked_bars(rows, labels, targets, lang: str, basis: str, title_key: str, period: str,
-                **title_values) -> go.Figure:
+def ranked_bars(rows, labels, targets, lang: str, basis: str) -> go.Figure:
     """Horizontal bars of savings, in the order given (largest first at the top).
 
     Each bar's value is written under its name on the axis rather than beside the bar: there
@@ -96,8 +96,7 @@ def ranked_bars(rows, labels, targets, lang: str, basis: str, title_key: str, pe
     fig = go.Figure(go.Bar(
         x=scaled, y=list(range(len(rows))), orientation="h", marker_color=colors,
         customdata=custom, hovertemplate=_hover(lang, basis)))
-    _layout(fig, chart_title(title_key, lang, basis, period, unit_index, **title_values), lang,
-            height=max(220, 110 + BAR_HEIGHT * len(rows)))
+    _layout(fig, lang, height=max(220, 110 + BAR_HEIGHT * len(rows)))
     fig.update_xaxes(title_text=t("axis_savings", lang, unit=fmt.unit_word(unit_index, lang)),
                      gridcolor=GRID, zerolinecolor=INK, fixedrange=True)
     fig.update_yaxes(autorange="reversed", automargin=True, fixedrange=True, ticksuffix="  ",
@@ -105,17 +104,15 @@ def ranked_bars(rows, labels, targets, lang: str, basis: str, title_key: str, pe
     return fig
 
 
-def year_bars(rows, lang: str, basis: str, period: str, targets=None) -> go.Figure:
+def year_bars(rows, labels, targets, lang: str, basis: str) -> go.Figure:
     """Vertical bars of savings per budget year, oldest first; values under each year."""
-    labels = [r.name if r.group != "unresolved" else t("no_year", lang) for r in rows]
-    targets = targets or [None] * len(rows)
     scaled, text, custom, colors, unit_index = _trace_data(rows, labels, targets, lang, basis)
     ticks = [f"{label}<br><b>{value.replace(' (', '</b><br>(')}"
              for label, value in zip(labels, text, strict=True)]
     fig = go.Figure(go.Bar(
         x=list(range(len(rows))), y=scaled, marker_color=colors, customdata=custom,
         hovertemplate=_hover(lang, basis)))
-    _layout(fig, chart_title("chart_year", lang, basis, period, unit_index), lang, height=400)
+    _layout(fig, lang, height=400)
     fig.update_xaxes(title_text=t("axis_year", lang), fixedrange=True, tickmode="array",
                      tickvals=list(range(len(rows))), ticktext=ticks, automargin=True)
     fig.update_yaxes(title_text=t("axis_savings", lang, unit=fmt.unit_word(unit_index, lang)),

@@ -19,7 +19,7 @@ from sqlalchemy import insert
 
 from dashboard import format as fmt
 from dashboard import queries as q
-from dashboard.figures import BLUE, VERMILLION, ranked_bars, year_bars
+from dashboard.figures import BLUE, VERMILLION, chart_title, ranked_bars, year_bars
 from dashboard.i18n import EN, ID, dropdown_labels, t
 from dashboard.pages import ViewState, options
 from dashboard.pages.frame import (
@@ -427,13 +427,17 @@ def test_regency_year_method_category_charts(known):
 def test_figure_functions_carry_unit_and_period():
     row = q.SummaryRow("2024", "2024", 3, 2, D("1500000000000"), D("1400000000000"),
                        D("1300000000000"), D("200000000000"), D("100000000000"), 2)
-    fig = year_bars([row], "id", "pagu", "2024")
-    assert fig.layout.title.text == "Penghematan per tahun anggaran, 2024 (Rp miliar)"
+    assert chart_title("chart_year", "id", "pagu", "2024", [row]) \
+        == "Penghematan per tahun anggaran, 2024 (Rp miliar)"
+    fig = year_bars([row], ["2024"], [None], "id", "pagu")
     assert fig.layout.separators == ",."
     assert fig.layout.xaxis.ticktext == ("2024<br><b>Rp200,0 miliar</b><br>(13,3%)",)
-    fig = ranked_bars([row], ["X"], [None], "en", "hps", "chart_province", "2024")
-    assert fig.layout.title.text == "Savings against HPS by province, 2024 (Rp billion)"
+    assert fig.layout.yaxis.title.text == "Penghematan (Rp miliar)"
+    assert chart_title("chart_province", "en", "hps", "2024", [row]) \
+        == "Savings against HPS by province, 2024 (Rp billion)"
+    fig = ranked_bars([row], ["X"], [None], "en", "hps")
     assert fig.layout.yaxis.ticktext == ("X<br><b>Rp100.0 billion (7.1%)</b>",)
+    assert not fig.layout.title.text
 
 
 def test_packages_and_satker_tables(known):

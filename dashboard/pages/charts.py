@@ -34,12 +34,22 @@ def _counted(rows, basis):
 
 @dataclass
 class ChartParts:
-    """A chart and the rows behind it, which its data table shows too."""
-    fig: object
+    """What a chart shows: its rows, their labels and links, and its title. Its data table
+    is made from them without drawing the figure."""
     rows: list
     labels: list
     targets: list
+    title: str
     notes: list = field(default_factory=list)
+    vertical: bool = False  # the years' bars stand; the others lie, largest first
+
+    def figure(self, state):
+        draw = figures.year_bars if self.vertical else figures.ranked_bars
+        return draw(self.rows, self.labels, self.targets, state.lang, state.basis)
+
+
+def _title(key: str, rows, state, meta, **values) -> str:
+    return figures.chart_title(key, state.lang, state.basis, meta["period"], rows, **values)
 
 
 def _province(engine, state, opts, meta):
@@ -51,11 +61,9 @@ def _province(engine, state, opts, meta):
         return None
     labels = [r.name for r in rows]
     targets = [state.drill("province", r.group).href() for r in rows]
-    fig = figures.ranked_bars(rows, labels, targets, state.lang, state.basis, "chart_province",
-                              meta["period"])
     notes = [t("unplaced_note", state.lang, n=fmt.integer(unplaced, state.lang))] \
         if unplaced else []
-    return ChartParts(fig, rows, labels, targets, notes)
+    return ChartParts(rows, labels, targets, _title("chart_province", rows, state, meta), notes)
 
 
 def _regency(engine, state, opts, meta):
@@ -69,9 +77,8 @@ def _regency(engine, state, opts, meta):
         labels.append(r.name if single else t("no_single_regency", state.lang,
                                               province=meta["place"]))
         targets.append(state.drill("regency", r.group).href() if single else None)
-    fig = figures.ranked_bars(rows, labels, targets, state.lang, state.basis, "chart_regency",
-                              meta["period"], place=meta["place"])
-    return ChartParts(fig, rows, labels, targets)
+    return ChartParts(rows, labels, targets,
+                      _title("chart_regency", rows, state, meta, place=meta["place"]))
 
 
 def _year(engine, state, opts, meta):
@@ -80,8 +87,8 @@ def _year(engine, state, opts, meta):
         return None
     labels = [r.name if r.group != q.UNRESOLVED else t("no_year", state.lang) for r in rows]
     targets = [_year_target(state, r.group) for r in rows]
-    fig = figures.year_bars(rows, state.lang, state.basis, meta["period"], targets)
-    return ChartParts(fig, rows, labels, targets)
+    return ChartParts(rows, labels, targets, _title("chart_year", rows, state, meta),
+                      vertical=True)
 
 
 def _year_target(state, year: str) -> str | None:
@@ -100,9 +107,7 @@ def _method(engine, state, opts, meta):
     labels = [r.name if r.group != q.UNRESOLVED else t("unknown", state.lang) for r in rows]
     targets = [None if r.group == q.UNRESOLVED or state.methods else
                state.with_(methods=(r.group,), page=1).href() for r in rows]
-    fig = figures.ranked_bars(rows, labels, targets, state.lang, state.basis, "chart_method",
-                              meta["period"])
-    return ChartParts(fig, rows, labels, targets)
+    return ChartParts(rows, labels, targets, _title("chart_method", rows, state, meta))
 
 
 def _category(engine, state, opts, meta):
@@ -113,9 +118,7 @@ def _category(engine, state, opts, meta):
     labels = [t(f"cat_{r.group}", state.lang) for r in rows]
     targets = [None if r.group == q.UNRESOLVED or state.cat_groups else
                state.with_(cat_groups=(r.group,), page=1).href() for r in rows]
-    fig = figures.ranked_bars(rows, labels, targets, state.lang, state.basis, "chart_category",
-                              meta["period"])
-    return ChartParts(fig, rows, labels, targets)
+    return ChartParts(rows, labels, targets, _title("chart_category", rows, state, meta))
 
 
 def satker_table(engine, state, opts, meta):
@@ -155,8 +158,8 @@ def chart_block(name: str, engine, state, opts, meta):
     parts = CHARTS[name](engine, state, opts, meta)
     if parts is None:
         return _empty(state.lang)
-    return c.make_chart_block(parts.fig, name, state.lang, parts.rows, parts.targets,
-                              state.basis, parts.notes)
+    return c.make_chart_block(parts.figure(state), parts.title, name, state.lang, parts.rows,
+                              parts.targets, state.basis, parts.notes)
 
 
 def chart_table(name: str, engine, state, opts, meta):
@@ -165,7 +168,7 @@ def chart_table(name: str, engine, state, opts, meta):
     if parts is None:
         return _empty(state.lang)
     return c.make_summary_table(parts.rows, parts.labels, parts.targets, state.lang,
-                                state.basis, parts.fig.layout.title.text)
+                                state.basis, parts.title)
 
 
 CHARTS = {"province": _province, "regency": _regency, "year": _year, "method": _method,
