@@ -195,9 +195,10 @@ Index("ix_packages_name", packages.c.name)
 Index("ix_packages_unit", packages.c.klpd_code, packages.c.satker_code)
 Index("ix_packages_regency", packages.c.regency_code)
 # Columns of packages that are only shown: no statement filters, joins, groups or sorts on
-# them. PostgreSQL keeps no statistics of them (target 0), so the ANALYZE that ends a load
-# samples the others alone (at a million packages 0.5 s instead of 1.1-1.7 s; at 100k 0.3-0.45
-# s instead of 0.9), and autovacuum's own ANALYZE of the table costs as little afterwards.
+# them (a flag rule tests precision_lost row by row, inside a CASE: no plan depends on it).
+# PostgreSQL keeps no statistics of them (target 0), so the ANALYZE that ends a load samples
+# the others alone (at a million packages 0.56 s instead of 1.1-1.7 s; at 100k 0.39 s instead
+# of 0.80), and autovacuum's own ANALYZE of the table costs as little afterwards.
 SHOWN_ONLY = ("rup_code", "package_code", "klpd_kind", "lpse_code", "lpse_name", "status",
               "penawaran", "terkoreksi", "negosiasi", "pdn_kontrak", "umk_kontrak",
               "announced_on", "awarded_on", "winner_name", "winner_code", "winner_npwp",
