@@ -442,8 +442,8 @@ def test_take_columns_empties_the_frame_of_what_it_takes_and_keeps_the_rest():
     from etl.rows import filtered, take_columns
 
     frame = pd.DataFrame({"code": pd.array(["7", "8", None], dtype="string[pyarrow]"),
-                          "pagu": pd.array([1, None, 3], dtype="Int64"),
-                          "year": [2024.0, 2025.0, np.nan], "name": ["a", "b", "c"]})
+                          "year": [2024.0, 2025.0, np.nan],
+                          "pagu": pd.array([1, None, 3], dtype="Int64"), "name": ["a", "b", "c"]})
     taken = take_columns(frame, ["pagu", "code"])
     assert list(taken) == ["pagu", "code"]
     assert taken["code"].fillna("-").tolist() == ["7", "8", "-"]
