@@ -339,20 +339,16 @@ def make_resolver(engine: Engine) -> "regions.Resolver":
 
 
 def store_aliases(engine: Engine, rows: list[dict]) -> None:
-    """Replace the users' own region aliases (checked first: an unknown code raises)."""
-    rows = checked_aliases(rows)
+    """Replace the users' own region aliases (checked first, see _alias_resolver)."""
+    rows, _ = _alias_resolver(rows)
     with engine.begin() as conn:
         _replace_aliases(conn, rows)
 
 
-def checked_aliases(rows: list[dict]) -> list[dict]:
-    """ROWS (of an alias CSV, its header on line 1) as stored. ValueError names the line of
-    an alias without a code, of an alias given twice, or of a code that is unknown."""
-    return _alias_resolver(rows)[0]
-
-
 def _alias_resolver(rows: list[dict]) -> tuple[list[dict], "regions.Resolver"]:
-    """checked_aliases(ROWS), and the resolver that uses them (whose making checks the codes)."""
+    """ROWS (of an alias CSV, its header on line 1) as stored, and the resolver that uses
+    them. regions.AliasError names the line of an alias without a code, of an alias given
+    twice, or of a code that is unknown (which making the resolver checks)."""
     resolver = regions.Resolver(extra_aliases=rows)
     out, seen = [], set()
     for line, row in enumerate(rows, start=2):
@@ -360,9 +356,9 @@ def _alias_resolver(rows: list[dict]) -> tuple[list[dict], "regions.Resolver"]:
         if not alias:
             continue
         if not code:
-            raise ValueError(f"alias pengguna:{line}: alias '{alias}' tanpa kode wilayah")
+            raise regions.AliasError(f"alias pengguna:{line}: alias '{alias}' tanpa kode wilayah")
         if alias in seen:
-            raise ValueError(f"alias pengguna:{line}: alias '{alias}' disebut dua kali")
+            raise regions.AliasError(f"alias pengguna:{line}: alias '{alias}' disebut dua kali")
         seen.add(alias)
         out.append({"alias": alias, "code": code, "note": (row.get("note") or "").strip() or None})
     return out, resolver

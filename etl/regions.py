@@ -247,12 +247,16 @@ def _rest_in_english(parts: dict) -> dict | None:
     return None if rest is None else {**parts, "rest": rest}
 
 
+class AliasError(ValueError):
+    """Users' aliases that cannot be used; the message names the file or line."""
+
+
 def read_alias_file(path: Path) -> list[dict]:
-    """Rows of an alias CSV (columns alias, code, note); ValueError names a malformed file."""
+    """Rows of an alias CSV (columns alias, code, note); AliasError names a malformed file."""
     with Path(path).open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or not {"alias", "code"} <= set(reader.fieldnames):
-            raise ValueError(f"{path}: kolom harus alias,code,note; ditemukan {reader.fieldnames}")
+            raise AliasError(f"{path}: kolom harus alias,code,note; ditemukan {reader.fieldnames}")
         return [dict(row) for row in reader]
 
 
@@ -296,7 +300,7 @@ class Resolver:
                 # A user's typo must not vanish silently; the shipped file may name codes
                 # that a caller's reduced region list leaves out.
                 if strict:
-                    raise ValueError(f"{source}:{line}: kode wilayah '{code}' tidak dikenal")
+                    raise AliasError(f"{source}:{line}: kode wilayah '{code}' tidak dikenal")
                 continue
             self._add_alias(alias, code)
 

@@ -365,13 +365,13 @@ def _owned(conn, names) -> set[str]:
                                     {"names": list(names)}).scalars())
 
 
-def _has_statistics(conn, columns) -> bool:
-    """Whether PostgreSQL keeps statistics of any of packages' COLUMNS (a database made
-    before SHOWN_ONLY)."""
+def _has_statistics(conn) -> bool:
+    """Whether PostgreSQL keeps statistics of any of packages' SHOWN_ONLY columns (a
+    database made before them)."""
     return conn.exec_driver_sql("""
         SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'packages'::regclass
                        AND attname = ANY(%(columns)s) AND attstattarget IS DISTINCT FROM 0)""",
-                                {"columns": list(columns)}).scalar()
+                                {"columns": list(SHOWN_ONLY)}).scalar()
 
 
 def _upgrade_cubes(conn, before: set[str], owned: set[str]) -> set[str]:
@@ -425,7 +425,7 @@ def create_schema(engine) -> None:
                         index.create(conn)
         if conn.dialect.name == "postgresql":
             _drop_load_foreign_keys(conn, owned)
-            if "packages" in owned and _has_statistics(conn, SHOWN_ONLY):
+            if "packages" in owned and _has_statistics(conn):
                 conn.execute(shown_only_statistics())
         if not conn.execute(select(func.count()).select_from(regions)).scalar():
             conn.execute(insert(regions), official_regions())

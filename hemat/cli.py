@@ -271,16 +271,15 @@ def cmd_quality(args) -> int:
 
 
 def cmd_refresh(args) -> int:
-    from etl.load import checked_aliases, refresh
-    from etl.regions import read_alias_file
+    from etl.load import refresh
+    from etl.regions import AliasError, read_alias_file
 
     engine = _named_engine(args)
-    try:  # checked before the database is touched
-        aliases = checked_aliases(read_alias_file(args.aliases)) if args.aliases else None
-    except (OSError, ValueError) as exc:
+    try:  # refresh checks the aliases before it touches the database
+        n = refresh(engine, read_alias_file(args.aliases) if args.aliases else None)
+    except (OSError, AliasError) as exc:
         print(f"GAGAL: {exc}", file=sys.stderr)
         return 2
-    n = refresh(engine, aliases)  # creates or upgrades the schema itself
     print(f"{n} paket ditentukan ulang wilayah dan tandanya.")
     return 0
 
