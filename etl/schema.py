@@ -5,6 +5,7 @@ SUM stays exact (int64 in SQLite, numeric in PostgreSQL) up to 9.2e16 rupiah. Th
 turns it back into Decimal rupiah with two decimals, also for SUM() over a Money column.
 """
 
+import warnings
 from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
@@ -53,8 +54,8 @@ class Money(TypeDecorator):
 def Code(length: int) -> String:
     """A code or label of at most LENGTH characters (kind, package code, region, method...),
     compared byte by byte. On PostgreSQL the database's locale would otherwise compare them
-    as words: an en_US.UTF-8 database (the official Docker image's) spent a quarter more of
-    the server's CPU on a 100k XLSX load, sorting and indexing keys, than with collation C.
+    as words: in an en_US.UTF-8 database (the official Docker image's) the server spent a
+    third more CPU on a 100k XLSX load, sorting and indexing keys, than with collation C.
     SQLite compares bytes already. Names and other text (Text) keep the database's order."""
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
@@ -388,28 +389,38 @@ def _has_statistics(conn) -> bool:
 
 def _compare_codes_bytewise(conn, owned: set[str]) -> None:
     """Give the code columns (Code) of the tables OWNED collation C, where a database made
-    before compares them in its locale's order. Their indexes are rebuilt, once; the rows are
-    not rewritten. A table with a column that a user's view depends on keeps it as it was:
-    its codes still compare in C against the others', only its indexes serve such joins no
-    longer."""
+    before compares them in its locale's order. Their indexes are rebuilt and their
+    statistics taken again, once; the rows are not rewritten. All tables or none: an index
+    serves only comparisons in its own collation, so a table left in the locale's order would
+    be joined to the others without its indexes. Where a user's view holds a column, none is
+    changed and a warning says what to do."""
     codes = {t.name: {c.name for c in t.columns if isinstance(c.type, String)
                       and not isinstance(c.type, Text)} for t in metadata.sorted_tables}
-    found = conn.exec_driver_sql("""
+    found = [(table, name, kind) for table, name, kind in conn.exec_driver_sql("""
         SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(%(tables)s)
           AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'varchar'::regtype
           AND a.attcollation <> (SELECT oid FROM pg_collation WHERE collname = 'C'
                                  AND collnamespace = 'pg_catalog'::regnamespace)
-        ORDER BY c.relname, a.attnum""", {"tables": sorted(owned & set(codes))}).all()
-    for table, columns in groupby(found, key=itemgetter(0)):
-        change = ", ".join(f'ALTER COLUMN {name} TYPE {kind} COLLATE "C"'
-                           for _, name, kind in columns if name in codes[table])
-        try:
-            with conn.begin_nested():
-                conn.exec_driver_sql(f"ALTER TABLE {table} {change}")
-        except NotSupportedError:  # "cannot alter type of a column used by a view or rule"
-            pass
+        ORDER BY c.relname, a.attnum""", {"tables": sorted(owned & set(codes))})
+             if name in codes[table]]  # a user's own columns stay as they are
+    try:
+        with conn.begin_nested():
+            for table, columns in groupby(found, key=itemgetter(0)):
+                conn.exec_driver_sql(f"ALTER TABLE {table} " + ", ".join(
+                    f'ALTER COLUMN {name} TYPE {kind} COLLATE "C"' for _, name, kind in columns))
+                # A column's new type comes without statistics, and autovacuum sees no
+                # changed rows that would make it take them again.
+                conn.exec_driver_sql(f"ANALYZE {table}")
+    except NotSupportedError as exc:  # "cannot alter type of a column used by a view or rule"
+        reason = " ".join(str(exc.orig).split())
+        warnings.warn(
+            "Kolom kode basis data ini tetap dibandingkan menurut locale-nya, yang lebih lambat, "
+            f"karena sebuah view memakainya ({reason}). Hapus view itu, jalankan `hemat "
+            "refresh`, lalu buat lagi. / This database's code columns keep their locale's "
+            "slower order because a view uses them: drop it, run `hemat refresh`, make it "
+            "again.", stacklevel=3)
 
 
 def _upgrade_cubes(conn, before: set[str], owned: set[str]) -> set[str]:
@@ -453,13 +464,16 @@ def create_schema(engine) -> None:
     with engine.begin() as conn:
         owned = _owned(conn, before)  # a reader's role leaves indexes to the loader's
         upgraded = _upgrade_cubes(conn, before, owned)
+        for table, obsolete in OBSOLETE_INDEXES.items():  # before any index is rebuilt
+            if table in owned:
+                have = {i["name"] for i in inspect(conn).get_indexes(table)}
+                for name in have.intersection(obsolete):
+                    conn.exec_driver_sql(f"DROP INDEX {name}")
         if conn.dialect.name == "postgresql":
             _compare_codes_bytewise(conn, owned)
         for table in metadata.sorted_tables:  # indexes added to tables that existed
             if table.name in owned:
                 have = {i["name"] for i in inspect(conn).get_indexes(table.name)}
-                for name in have.intersection(OBSOLETE_INDEXES.get(table.name, ())):
-                    conn.exec_driver_sql(f"DROP INDEX {name}")
                 for index in table.indexes:
                     if index.name not in have:
                         index.create(conn)

@@ -516,18 +516,13 @@ def test_postgresql_keeps_no_statistics_of_columns_that_are_only_shown(engine, t
                 "SELECT attname, COALESCE(attstattarget, -1) FROM pg_attribute WHERE attnum > 0 "
                 "AND attrelid = 'packages'::regclass AND NOT attisdropped").all())
 
-    def studied():
-        with engine.connect() as conn:
-            return set(conn.exec_driver_sql(
-                "SELECT attname FROM pg_stats WHERE schemaname = current_schema() "
-                "AND tablename = 'packages'").scalars())
-
     assert {targets()[name] for name in SHOWN_ONLY} == {0}
     assert targets()["year"] == targets()["name"] == -1
     load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])  # into a new table
     assert {targets()[name] for name in SHOWN_ONLY} == {0}
-    assert {"year", "kind", "code", "province_code", "pagu", "kontrak"} <= studied()
-    assert not studied() & set(SHOWN_ONLY)
+    seen = studied(engine, "packages")
+    assert {"year", "kind", "code", "province_code", "pagu", "kontrak"} <= seen
+    assert not seen & set(SHOWN_ONLY)
     # A database made before: its statistics targets are set when the loader opens it.
     with engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE packages ALTER COLUMN winner_name SET STATISTICS -1")
@@ -556,8 +551,8 @@ def test_postgresql_compares_codes_bytewise_whatever_the_database_locale(engine,
     load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])  # into a new table
     assert collations() == made
     before = packages(engine)
-    # A database made before compares codes in its locale's order: changed when the loader
-    # opens it, except where a user's view holds a column.
+    # A database made before compares codes in its locale's order, and here has a column and
+    # a view of a user's own.
     with engine.begin() as conn:
         for (table, column), _ in made.items():
             kind = conn.exec_driver_sql(
@@ -565,17 +560,36 @@ def test_postgresql_compares_codes_bytewise_whatever_the_database_locale(engine,
                 f"'{table}'::regclass AND attname = '{column}'").scalar()
             conn.exec_driver_sql(
                 f'ALTER TABLE {table} ALTER COLUMN {column} TYPE {kind} COLLATE "default"')
-        conn.exec_driver_sql("CREATE VIEW kontrak_saya AS SELECT kind, code FROM contracts")
-    assert set(collations().values()) == {"default"}
+        conn.exec_driver_sql("ALTER TABLE packages ADD COLUMN catatan varchar(20)")
+        conn.exec_driver_sql("CREATE VIEW paket_saya AS SELECT kind, code FROM packages")
+    old = collations()
+    assert set(old.values()) == {"default"}
+    # The view holds two of packages' columns: nothing changes (a table left behind would be
+    # joined without its indexes), and the user is told what to do.
+    with pytest.warns(UserWarning, match="paket_saya"):
+        create_schema(engine)
+    assert collations() == old
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP VIEW paket_saya")
     create_schema(engine)
     now = collations()
-    assert {now[k] for k in now if k[0] != "contracts"} == {"C"}
-    assert {now[k] for k in now if k[0] == "contracts"} == {"default"}
+    assert {now[k] for k in made} == {"C"}
+    assert now[("packages", "catatan")] == "default"  # the user's column stays as it was
+    # Statistics taken again (a column's new type comes without).
+    assert {"kind", "code", "province_code"} <= studied(engine, "packages")
     assert packages(engine) == before
     more = [dict(r, kd_tender=r["kd_tender"] + 100) for r in RESULTS]
     load_paths(engine, [write_json(tmp_path / "b.json", more)])
     assert len(packages(engine)) == 2 * len(RESULTS)
     assert_cube_matches_packages(engine)
+
+
+def studied(engine, table: str) -> set[str]:
+    """The columns of TABLE that PostgreSQL has statistics of."""
+    with engine.connect() as conn:
+        return set(conn.exec_driver_sql(
+            "SELECT attname FROM pg_stats WHERE schemaname = current_schema() "
+            f"AND tablename = '{table}'").scalars())
 
 
 @POSTGRESQL_ONLY
