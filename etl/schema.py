@@ -396,8 +396,8 @@ def _compare_codes_bytewise(conn, owned: set[str]) -> None:
     changed and a warning says what to do."""
     codes = {t.name: {c.name for c in t.columns if isinstance(c.type, String)
                       and not isinstance(c.type, Text)} for t in metadata.sorted_tables}
-    found = [(table, name, kind) for table, name, kind in conn.exec_driver_sql("""
-        SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+    found = [(table, name, kind, attnum) for table, name, kind, attnum in conn.exec_driver_sql("""
+        SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnum
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(%(tables)s)
           AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'varchar'::regtype
@@ -405,22 +405,44 @@ def _compare_codes_bytewise(conn, owned: set[str]) -> None:
                                  AND collnamespace = 'pg_catalog'::regnamespace)
         ORDER BY c.relname, a.attnum""", {"tables": sorted(owned & set(codes))})
              if name in codes[table]]  # a user's own columns stay as they are
+    if not found:
+        return
+    # Asked first, so that a database kept this way does not rebuild indexes in vain at every
+    # command before the ALTER that fails.
+    views = _views_holding(conn, [f"{table}.{attnum}" for table, _, _, attnum in found])
+    if views:
+        _warn_locale_order(", ".join(views))
+        return
     try:
         with conn.begin_nested():
             for table, columns in groupby(found, key=itemgetter(0)):
                 conn.exec_driver_sql(f"ALTER TABLE {table} " + ", ".join(
-                    f'ALTER COLUMN {name} TYPE {kind} COLLATE "C"' for _, name, kind in columns))
+                    f'ALTER COLUMN {name} TYPE {kind} COLLATE "C"' for _, name, kind, _ in columns))
                 # A column's new type comes without statistics, and autovacuum sees no
                 # changed rows that would make it take them again.
                 conn.exec_driver_sql(f"ANALYZE {table}")
-    except NotSupportedError as exc:  # "cannot alter type of a column used by a view or rule"
-        reason = " ".join(str(exc.orig).split())
-        warnings.warn(
-            "Kolom kode basis data ini tetap dibandingkan menurut locale-nya, yang lebih lambat, "
-            f"karena sebuah view memakainya ({reason}). Hapus view itu, jalankan `hemat "
-            "refresh`, lalu buat lagi. / This database's code columns keep their locale's "
-            "slower order because a view uses them: drop it, run `hemat refresh`, make it "
-            "again.", stacklevel=3)
+    except NotSupportedError as exc:  # another object that holds a column's type
+        _warn_locale_order(" ".join(str(exc.orig).split()))
+
+
+def _views_holding(conn, columns: list[str]) -> list[str]:
+    """The views (or rules) that use any of COLUMNS ("table.attnum") of this schema."""
+    return list(conn.exec_driver_sql("""
+        SELECT DISTINCT v.relname FROM pg_depend d
+        JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+        JOIN pg_class c ON c.oid = d.refobjid
+        WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+          AND v.oid <> c.oid AND c.relnamespace = current_schema()::regnamespace
+          AND c.relname || '.' || d.refobjsubid = ANY(%(columns)s)
+        ORDER BY 1""", {"columns": columns}).scalars())
+
+
+def _warn_locale_order(reason: str) -> None:
+    warnings.warn(
+        "Kolom kode basis data ini tetap dibandingkan menurut locale-nya, yang lebih lambat, "
+        f"karena dipakai: {reason}. Hapus view itu, jalankan `hemat refresh`, lalu buat lagi. "
+        "/ This database's code columns keep their locale's slower order because a view "
+        "uses them: drop it, run `hemat refresh`, make it again.", stacklevel=4)
 
 
 def _upgrade_cubes(conn, before: set[str], owned: set[str]) -> set[str]:
