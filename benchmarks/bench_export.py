@@ -6,7 +6,7 @@ ones, the package sheets are left out with a note), and the full export,
 dashboard.export.export(engine, Filters(), "xlsx", ...), which adds the flagged packages and
 the detail of every package. Beside them, in the same run, the parts are timed alone:
 build_report (every summary query of the export) and reading the package detail from
-dashboard.queries.packages_detail without writing it. What is left is openpyxl writing.
+dashboard.queries.packages_detail without writing it. What is left is XlsxWriter writing.
 
 Target: the summary workbook < 5 s. Also printed: the full export's time, file size and that
 of its package-detail sheet(s).
@@ -101,7 +101,7 @@ def detail_size(path: Path) -> dict:
 
 
 def _detail_members(z: zipfile.ZipFile) -> list[str]:
-    """Worksheet parts of the sheets named like the package detail (openpyxl writes sheet N
+    """Worksheet parts of the sheets named like the package detail (XlsxWriter writes sheet N
     of the workbook as xl/worksheets/sheetN.xml)."""
     names = re.findall(rb'<sheet [^>]*name="([^"]+)"', z.read("xl/workbook.xml"))
     return [f"xl/worksheets/sheet{i}.xml" for i, n in enumerate(names, 1)

@@ -27,11 +27,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 from sqlalchemy import Engine
 
 from dashboard import i18n, queries
@@ -609,6 +605,11 @@ def _units(tables: list[Table]) -> int:
 # ---------------------------------------------------------------------------------------------
 # Excel
 
+# What a worksheet cannot hold (XML 1.0 forbids these control characters), and the texts
+# Excel turns into an error value when a person edits the cell.
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
+
 
 def _clean_text(value) -> str:
     """Text as a worksheet accepts it: no control characters, at most 32,767 characters."""
@@ -621,97 +622,112 @@ def _bool_text(value, lang: str) -> str | None:
     return _t(("Ya", "Yes"), lang) if value else _t(("Tidak", "No"), lang)
 
 
-THIN = Side(style="thin", color="808080")
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+class _Exact(Decimal):
+    """A Decimal that XlsxWriter writes with all its digits: it formats numbers to 16
+    significant digits, which would drop the last sen of sums from Rp100 triliun up."""
+
+    def __format__(self, spec: str) -> str:
+        return Decimal.__format__(self, "f")
+
+
+LINE = "#808080"
+HEADER_FILL, TOTAL_FILL = "#DDEBF7", "#F2F2F2"
 FONT = "Calibri"  # named, so LibreOffice does not fall back to a serif font
 NUMBER_FORMATS = {"money": MONEY_FORMAT, "pct": PCT_FORMAT, "int": INT_FORMAT,
                   "year": YEAR_FORMAT, "date": DATE_FORMAT}
 
 
-def _print_setup(ws, fit_width: bool) -> None:
-    """Landscape, header row repeated on every printed page; narrow tables fit one width."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = "9"  # A4
-    if fit_width:
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+class _Book:
+    """An XlsxWriter workbook in constant-memory mode (each row goes to disk once the next
+    one starts, so a national detail never sits in memory), with its formats made once."""
+
+    def __init__(self, target, title_text: str):
+        self.wb = xlsxwriter.Workbook(str(target) if isinstance(target, Path) else target,
+                                      {"constant_memory": True})
+        self.wb.set_properties({"title": title_text, "author": "hemat"})
+        self.formats: dict = {}
+
+    def format(self, **props):
+        """The workbook's format with PROPS (font FONT unless given), made on first use."""
+        key = tuple(sorted(props.items()))
+        if key not in self.formats:
+            self.formats[key] = self.wb.add_format({"font_name": FONT, **props})
+        return self.formats[key]
+
+    def sheet(self, name: str, fit_width: bool):
+        """A new worksheet, landscape A4; narrow tables fit one page's width."""
+        ws = self.wb.add_worksheet(name)
+        ws.set_landscape()
+        ws.set_paper(9)
+        if fit_width:
+            ws.fit_to_pages(1, 0)
+        return ws
+
+    def close(self) -> None:
+        self.wb.close()
+
+
+def _column_format(book: _Book, col: Col, total: bool):
+    """A column's cell format: its number format; text and codes with a quote prefix, which
+    keeps the cell text when a person edits it in Excel (no formula on Enter)."""
+    props = {}
+    if col.kind in NUMBER_FORMATS:
+        props["num_format"] = NUMBER_FORMATS[col.kind]
+    if col.kind in ("text", "code"):
+        props["quote_prefix"] = True
+    if total:
+        props.update(bold=True, bg_color=TOTAL_FILL, pattern=1, top=1, top_color=LINE)
+    return book.format(**props)
+
+
+# Kinds whose cells need no format: written plain unless the text is risky.
+PLAIN_KINDS = ("text", "code", "bool", "year")
 
 
 class _Sheet:
-    """A streaming worksheet with one reusable cell per column.
+    """A streaming table sheet: a wrapped bold header, frozen panes, an autofilter, and one
+    format per column made once."""
 
-    openpyxl's write-only mode writes each appended row to disk at once, so a column's
-    styled cell can be reused for every row: styles are set once, not per cell.
-    """
-
-    def __init__(self, wb: Workbook, name: str, columns: list[Col], lang: str, freeze: str):
-        self.ws = wb.create_sheet(name)
+    def __init__(self, book: _Book, name: str, columns: list[Col], lang: str, freeze: str):
+        self.ws = book.sheet(name, fit_width=len(columns) <= 16)
         self.columns, self.lang, self.rows = columns, lang, 0
-        for i, col in enumerate(columns, 1):
-            self.ws.column_dimensions[get_column_letter(i)].width = col.width
-        self.ws.freeze_panes = freeze
-        self.ws.row_dimensions[1].height = 45  # three lines of a wrapped header
-        self.ws.print_title_rows = "1:1"
-        _print_setup(self.ws, fit_width=len(columns) <= 16)
-        self.data_cells = [self._cell(col, bold=False) for col in columns]
-        self.total_cells = [self._cell(col, bold=True) for col in columns]
-        self._header()
+        for i, col in enumerate(columns):
+            self.ws.set_column(i, i, col.width)
+        self.ws.freeze_panes(freeze)
+        self.ws.repeat_rows(0)
+        self.data_formats = [_column_format(book, col, total=False) for col in columns]
+        self.total_formats = [_column_format(book, col, total=True) for col in columns]
+        self.plain = [col.kind in PLAIN_KINDS for col in columns]
+        self._header(book)
 
-    def _cell(self, col: Col, bold: bool) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.ws)
-        cell.number_format = NUMBER_FORMATS.get(col.kind, "General")
-        if col.kind in ("text", "code"):
-            # Keeps the cell text if a person edits it in Excel (no formula on Enter).
-            cell.quotePrefix = True
-        if bold:
-            cell.font = Font(name=FONT, bold=True)
-            cell.fill = TOTAL_FILL
-            cell.border = Border(top=THIN)
-        return cell
-
-    def _header(self) -> None:
-        cells = []
-        for col in self.columns:
-            cell = WriteOnlyCell(self.ws, value=_t(col.header, self.lang))
-            cell.font = Font(name=FONT, bold=True)
-            cell.fill = HEADER_FILL
+    def _header(self, book: _Book) -> None:
+        self.ws.set_row(0, 45)  # three lines of a wrapped header
+        for i, col in enumerate(self.columns):
             numeric = col.kind in ("int", "money", "pct")
-            cell.alignment = Alignment(wrap_text=True, vertical="center",
-                                       horizontal="right" if numeric else "left")
-            cell.border = Border(bottom=THIN)
-            cells.append(cell)
-        self.ws.append(cells)
+            fmt = book.format(bold=True, bg_color=HEADER_FILL, pattern=1, text_wrap=True,
+                              valign="vcenter", align="right" if numeric else "left",
+                              bottom=1, bottom_color=LINE)
+            self.ws.write_string(0, i, _t(col.header, self.lang), fmt)
 
     def append(self, row: dict, total: bool = False) -> None:
-        out = []
-        for cell, col in zip(self.total_cells if total else self.data_cells, self.columns,
-                             strict=True):
+        r = self.rows + 1
+        formats = self.total_formats if total else self.data_formats
+        for i, col in enumerate(self.columns):
             value = _prepared(col, col.value(row), self.lang)
-            if total:
-                _put(cell, value)  # styled even when empty: the row's fill runs across
-                out.append(cell)
-            elif value is None or (col.kind in PLAIN_KINDS and not _risky(value)):
-                # No style needed: the cheapest path through openpyxl; None writes nothing.
-                out.append(value)
-            else:
-                _put(cell, value)
-                out.append(cell)
-        self.ws.append(out)
+            if total:  # styled even when empty: the row's fill runs across
+                _write(self.ws, r, i, value, formats[i])
+            elif value is not None:
+                plain = self.plain[i] and not _risky(value)
+                _write(self.ws, r, i, value, None if plain else formats[i])
         if not total:
             self.rows += 1
 
     def close_filter(self) -> None:
-        last = get_column_letter(len(self.columns))
-        self.ws.auto_filter.ref = f"A1:{last}{self.rows + 1}"
-
-
-# Kinds whose cells need no number format: written as plain values unless the text is risky.
-PLAIN_KINDS = ("text", "code", "bool", "year")
+        self.ws.autofilter(0, 0, self.rows, len(self.columns) - 1)
 
 
 def _risky(value) -> bool:
-    """Text openpyxl would store as a formula or an error, or Excel turn into one on edit."""
+    """Text that Excel would turn into a formula or an error when a person edits the cell."""
     return isinstance(value, str) and (value.startswith(FORMULA_START) or value in ERROR_CODES)
 
 
@@ -727,26 +743,29 @@ def _prepared(col: Col, value, lang: str):
     return _clean_text(value) if isinstance(value, str) else value
 
 
-def _put(cell, value) -> None:
-    """Put VALUE in CELL; text is always a string, never a formula."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"  # openpyxl would read "=..." as a formula and "#N/A" as an error
+def _write(ws, row: int, col: int, value, fmt) -> None:
+    """Write VALUE by its type; text is always a string, never a formula or an error."""
+    if value is None:
+        ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, str):
+        ws.write_string(row, col, value, fmt)
+    elif isinstance(value, Decimal):
+        ws.write_number(row, col, _Exact(value), fmt)
+    elif isinstance(value, (date, datetime)):
+        ws.write_datetime(row, col, value, fmt)
+    else:
+        ws.write_number(row, col, value, fmt)
 
 
-def _set(cell, col: Col, value, lang: str) -> None:
-    _put(cell, _prepared(col, value, lang))
-
-
-def _table_sheets(wb: Workbook, table: Table, lang: str, progress: _Progress) -> None:
+def _table_sheets(book: _Book, table: Table, lang: str, progress: _Progress) -> None:
     base = table.sheet_name(lang)
-    sheet = _Sheet(wb, base, table.columns, lang, table.freeze)
+    sheet = _Sheet(book, base, table.columns, lang, table.freeze)
     part = 1
     for row in table.rows():
         if sheet.rows >= MAX_SHEET_ROWS - 1:
             sheet.close_filter()
             part += 1
-            sheet = _Sheet(wb, f"{base[:26]} ({part})", table.columns, lang, table.freeze)
+            sheet = _Sheet(book, f"{base[:26]} ({part})", table.columns, lang, table.freeze)
         sheet.append(row)
         progress.advance()
     sheet.close_filter()
@@ -758,37 +777,39 @@ LABEL_WIDTH, VALUE_WIDTH = 46, 80
 
 
 class _SummarySheet:
-    """The key/value summary sheet. Rows get explicit heights: write-only rows cannot be
-    measured afterwards, and neither Excel nor LibreOffice always grows wrapped rows."""
+    """The key/value summary sheet. Rows get explicit heights: neither Excel nor LibreOffice
+    always grows wrapped rows when it opens a file."""
 
-    def __init__(self, wb: Workbook, name: str):
-        self.ws = wb.create_sheet(name)
-        self.ws.column_dimensions["A"].width = LABEL_WIDTH
-        self.ws.column_dimensions["B"].width = VALUE_WIDTH
-        _print_setup(self.ws, fit_width=True)
-        self.row = 0
+    def __init__(self, book: _Book, name: str):
+        self.book = book
+        self.ws = book.sheet(name, fit_width=True)
+        self.ws.set_column(0, 0, LABEL_WIDTH)
+        self.ws.set_column(1, 1, VALUE_WIDTH)
+        self.label = book.format(text_wrap=True, valign="top")
+        self.row = -1
 
-    def line(self, *cells, lines: int = 1) -> None:
+    def line(self, lines: int = 1) -> int:
+        """Start a row LINES lines high; its index."""
         self.row += 1
         if lines > 1:
-            self.ws.row_dimensions[self.row].height = 15 * lines
-        self.ws.append(list(cells))
+            self.ws.set_row(self.row, 15 * lines)
+        return self.row
 
     def heading(self, text: str, size: int) -> None:
-        cell = _text_cell(self.ws, text)
-        cell.font = Font(name=FONT, bold=True, size=size)
-        cell.alignment = Alignment(vertical="center")  # runs on over column B unwrapped
-        self.line(cell, lines=2 if size > 12 else 1)
+        row = self.line(lines=2 if size > 12 else 1)
+        # Not wrapped: a long title runs on over column B.
+        fmt = self.book.format(bold=True, size=size, valign="vcenter")
+        self.ws.write_string(row, 0, _clean_text(text), fmt)
 
     def item(self, label: str, value, kind: str) -> None:
-        left = _text_cell(self.ws, label)
-        right = WriteOnlyCell(self.ws)
-        _set(right, Col("value", ("", ""), kind), value, "id")
-        right.number_format = NUMBER_FORMATS.get(kind, "General")
-        right.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
         lines = max(_lines(label, LABEL_WIDTH), _lines(value, VALUE_WIDTH) if kind == "text"
                     else 1)
-        self.line(left, right, lines=lines)
+        row = self.line(lines=lines)
+        self.ws.write_string(row, 0, _clean_text(label), self.label)
+        fmt = self.book.format(text_wrap=True, valign="top", align="left",
+                               **({"num_format": NUMBER_FORMATS[kind]}
+                                  if kind in NUMBER_FORMATS else {}))
+        _write(self.ws, row, 1, _prepared(Col("value", ("", ""), kind), value, "id"), fmt)
 
 
 def _lines(text, width: float) -> int:
@@ -796,21 +817,14 @@ def _lines(text, width: float) -> int:
     return max(1, -(-len(str(text)) // int(width * 1.1)))
 
 
-def _text_cell(ws, text: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=_clean_text(text))
-    cell.data_type = "s"
-    cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return cell
-
-
-def _summary_sheet(wb: Workbook, report: Report, items: list[Item]) -> None:
+def _summary_sheet(book: _Book, report: Report, items: list[Item]) -> None:
     lang = report.lang
-    sheet = _SummarySheet(wb, _t(("Ringkasan", "Summary"), lang))
+    sheet = _SummarySheet(book, _t(("Ringkasan", "Summary"), lang))
     sheet.heading(title(report), 14)
-    made = WriteOnlyCell(sheet.ws, value=report.generated_at)
-    made.number_format = DATETIME_FORMAT
-    made.alignment = Alignment(horizontal="left")
-    sheet.line(_text_cell(sheet.ws, _t(("Dibuat", "Generated"), lang)), made)
+    row = sheet.line()
+    sheet.ws.write_string(row, 0, _t(("Dibuat", "Generated"), lang), sheet.label)
+    sheet.ws.write_datetime(row, 1, report.generated_at,
+                            book.format(num_format=DATETIME_FORMAT, align="left"))
     sheet.item(_t(("Versi hemat", "hemat version"), lang), _version(), "text")
     section = None
     for item in items:
@@ -855,13 +869,11 @@ def write_xlsx(engine: Engine, report: Report, target, progress=None,
                                 _t(NO_DETAIL[1], report.lang).format(
                                     n=_int_text(t.size, report.lang))))
     tracker = _Progress(progress, _units(tables))
-    wb = Workbook(write_only=True)
-    wb.properties.title = title(report)
-    wb.properties.creator = "hemat"
-    _summary_sheet(wb, report, summary_items(report, tables) + items_extra)
+    book = _Book(target, title(report))
+    _summary_sheet(book, report, summary_items(report, tables) + items_extra)
     for table in tables:
-        _table_sheets(wb, table, report.lang, tracker)
-    wb.save(target)
+        _table_sheets(book, table, report.lang, tracker)
+    book.close()
     tracker.finish()
 
 

@@ -209,6 +209,16 @@ def test_money_is_exact_in_the_file(loaded, tmp_path):
         assert headline[key] in numbers or headline[key].rstrip("0").rstrip(".") in numbers
 
 
+
+def test_money_keeps_every_digit_of_a_national_sum(tmp_path):
+    """A national sum with its sen has 17 digits; the writer would round numbers to 16."""
+    path = tmp_path / "sum.xlsx"
+    book = ex._Book(path, "sum")
+    ex._write(book.sheet("sum", fit_width=True), 0, 0, Decimal("725074680533687.91"), None)
+    book.close()
+    with zipfile.ZipFile(path) as z:
+        assert "<v>725074680533687.91</v>" in z.read("xl/worksheets/sheet1.xml").decode()
+
 def test_number_formats_frozen_header_autofilter_widths(loaded, tmp_path):
     wb, _ = _xlsx(loaded, tmp_path)
     for name in SHEETS_ID[1:]:
