@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import xlsxwriter
+import xlsxwriter.exceptions
 from sqlalchemy import Engine
 
 from dashboard import i18n, queries
@@ -664,7 +665,10 @@ class _Book:
         return ws
 
     def close(self) -> None:
-        self.wb.close()
+        try:
+            self.wb.close()
+        except xlsxwriter.exceptions.FileCreateError as exc:  # as any other file's OSError
+            raise exc.args[0] from None
 
 
 def _column_format(book: _Book, col: Col, total: bool):

@@ -289,8 +289,15 @@ def cmd_export(args) -> int:
 
     engine = _ensure_db(args)
     bar = _Progress(["ekspor"])
-    paths = export(engine, _filters(args), args.format, args.output, args.lang,
-                   lambda fraction: bar.update("ekspor", fraction))
+    try:
+        paths = export(engine, _filters(args), args.format, args.output, args.lang,
+                       lambda fraction: bar.update("ekspor", fraction))
+    except OSError as exc:
+        bar.done()
+        where = args.output or Path.cwd()
+        print(f"GAGAL: ekspor tidak dapat ditulis ke {where} ({exc})",
+              file=sys.stderr)
+        return 1
     bar.done()
     for path in paths:
         print(path)

@@ -491,6 +491,27 @@ def test_cli_export(loaded, db_url, tmp_path, capsys):
     assert sorted(r[1] for r in rows[1:]) == ["T5", "T7"]
 
 
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_cli_export_where_it_cannot_write_says_so(loaded, db_url, tmp_path, capsys, fmt):
+    from hemat.cli import main
+
+    (tmp_path / "catatan.txt").write_text("bukan folder")
+    out = tmp_path / "catatan.txt" / "ekspor"
+    assert main(["export", "--db", db_url, "--format", fmt, "--output", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"GAGAL: ekspor tidak dapat ditulis ke {out} ([Errno " in err
+    assert str(tmp_path / "catatan.txt") in err.split("([Errno", 1)[1]  # what is in the way
+    assert "Traceback" not in err
+
+
+def test_a_workbook_that_cannot_be_saved_raises_the_os_error(tmp_path):
+    """XlsxWriter wraps the error of opening the file; callers get the OSError itself."""
+    book = ex._Book(tmp_path / "tidak-ada" / "x.xlsx", "x")
+    book.sheet("x", fit_width=True)
+    with pytest.raises(FileNotFoundError):
+        book.close()
+
 def test_cli_summary_by_work_unit(loaded, db_url, capsys):
     from hemat.cli import main
 
