@@ -20,6 +20,7 @@ import io
 import json
 import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -643,10 +644,21 @@ class _Book:
     one starts, so a national detail never sits in memory), with its formats made once."""
 
     def __init__(self, target, title_text: str):
-        self.wb = xlsxwriter.Workbook(str(target) if isinstance(target, Path) else target,
-                                      {"constant_memory": True})
+        # Its rows wait in files of a folder of its own until close() zips them: removed
+        # whatever happens (XlsxWriter removes them only after a successful close).
+        self.folder = tempfile.TemporaryDirectory(prefix="hemat-xlsx-")
+        self.wb = xlsxwriter.Workbook(
+            str(target) if isinstance(target, Path) else target,
+            {"constant_memory": True, "tmpdir": self.folder.name,
+             "use_zip64": True})  # a national detail sheet may pass 4 GB of XML
         self.wb.set_properties({"title": title_text, "author": "hemat"})
         self.formats: dict = {}
+
+    def __enter__(self) -> "_Book":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.folder.cleanup()
 
     def format(self, **props):
         """The workbook's format with PROPS (font FONT unless given), made on first use."""
@@ -873,11 +885,11 @@ def write_xlsx(engine: Engine, report: Report, target, progress=None,
                                 _t(NO_DETAIL[1], report.lang).format(
                                     n=_int_text(t.size, report.lang))))
     tracker = _Progress(progress, _units(tables))
-    book = _Book(target, title(report))
-    _summary_sheet(book, report, summary_items(report, tables) + items_extra)
-    for table in tables:
-        _table_sheets(book, table, report.lang, tracker)
-    book.close()
+    with _Book(target, title(report)) as book:
+        _summary_sheet(book, report, summary_items(report, tables) + items_extra)
+        for table in tables:
+            _table_sheets(book, table, report.lang, tracker)
+        book.close()
     tracker.finish()
 
 

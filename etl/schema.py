@@ -392,10 +392,19 @@ def _current_regions(conn) -> None:
     from .regions import official_regions
 
     installed = regions_version()
-    stored = conn.execute(select(reference_versions.c.version)
-                          .where(reference_versions.c.name == "regions")).scalar()
+    version = select(reference_versions.c.version).where(reference_versions.c.name == "regions")
+    stored = conn.execute(version).scalar()
     if stored == installed:
         return
+    if conn.dialect.name == "postgresql":
+        # Two commands started after an upgrade would both refill the list: the second waits
+        # for the first (or for a running load), then finds the list current.
+        from .load import LOAD_LOCK
+
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(key)s)", {"key": LOAD_LOCK})
+        stored = conn.execute(version).scalar()
+        if stored == installed:
+            return
     columns = [regions.c[k] for k in ("code", "name", "level", "type", "province_code")]
     before = {tuple(row) for row in conn.execute(select(*columns))}
     rows = official_regions()
@@ -515,13 +524,37 @@ def _upgrade_cubes(conn, before: set[str], owned: set[str]) -> set[str]:
     return set(missing)
 
 
+# Tables only the loader's role reads: a dashboard's role may find them missing after an
+# upgrade, until the loader's role makes them.
+LOADER_ONLY = frozenset({"reference_versions"})
+
+
+def _create_tables(engine, before: set[str]) -> None:
+    """Create the tables missing from the database, unless this role only reads tables the
+    loader's role owns: a table it made would be its own, and the loader could not write it.
+    A missing table such a role needs stops it (OutdatedSchema)."""
+    if "packages" in before:
+        with engine.connect() as conn:
+            reader = not _owned(conn, {"packages"})
+        if reader:
+            needed = sorted(t.name for t in metadata.sorted_tables
+                            if t.name not in before and t.name not in LOADER_ONLY)
+            if needed:
+                raise OutdatedSchema(
+                    "Basis data ini dibuat hemat versi lama; tabel " + ", ".join(needed)
+                    + " perlu dibuat oleh peran pemilik tabel. Jalankan `hemat refresh` "
+                    "dengan peran pemuat data, lalu buka lagi.")
+            return
+    metadata.create_all(engine)
+
+
 def create_schema(engine) -> None:
     """Create missing tables and indexes and fill the region reference (idempotent). A
     database made by an older hemat gets the cubes added or changed since filled from its
     packages. On PostgreSQL a role that does not own the tables (a dashboard's) adds no
     index, and raises OutdatedSchema where a cube must change."""
     before = set(inspect(engine).get_table_names())
-    metadata.create_all(engine)
+    _create_tables(engine, before)
     with engine.begin() as conn:
         owned = _owned(conn, before)  # a reader's role leaves indexes to the loader's
         upgraded = _upgrade_cubes(conn, before, owned)

@@ -8,6 +8,7 @@ money with sen. Workbooks are opened again with openpyxl and checked cell by cel
 import csv
 import json
 import re
+import tempfile
 import zipfile
 from datetime import datetime
 from decimal import Decimal
@@ -213,9 +214,9 @@ def test_money_is_exact_in_the_file(loaded, tmp_path):
 def test_money_keeps_every_digit_of_a_national_sum(tmp_path):
     """A national sum with its sen has 17 digits; the writer would round numbers to 16."""
     path = tmp_path / "sum.xlsx"
-    book = ex._Book(path, "sum")
-    ex._write(book.sheet("sum", fit_width=True), 0, 0, Decimal("725074680533687.91"), None)
-    book.close()
+    with ex._Book(path, "sum") as book:
+        ex._write(book.sheet("sum", fit_width=True), 0, 0, Decimal("725074680533687.91"), None)
+        book.close()
     with zipfile.ZipFile(path) as z:
         assert "<v>725074680533687.91</v>" in z.read("xl/worksheets/sheet1.xml").decode()
 
@@ -507,10 +508,29 @@ def test_cli_export_where_it_cannot_write_says_so(loaded, db_url, tmp_path, caps
 
 def test_a_workbook_that_cannot_be_saved_raises_the_os_error(tmp_path):
     """XlsxWriter wraps the error of opening the file; callers get the OSError itself."""
-    book = ex._Book(tmp_path / "tidak-ada" / "x.xlsx", "x")
-    book.sheet("x", fit_width=True)
-    with pytest.raises(FileNotFoundError):
-        book.close()
+    with ex._Book(tmp_path / "tidak-ada" / "x.xlsx", "x") as book:
+        book.sheet("x", fit_width=True)
+        with pytest.raises(FileNotFoundError):
+            book.close()
+
+
+@pytest.mark.parametrize("fail", ["saving", "reading"])
+def test_a_failed_workbook_leaves_no_temporary_files(loaded, tmp_path, monkeypatch, fail):
+    """Rows wait in temporary files until the workbook is saved (a national detail sheet
+    takes about 1.5 GB); a failure or an interrupted export removes them too."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    target = tmp_path / "tidak-ada" / "x.xlsx"
+    if fail == "reading":
+        def broken(*_, **__):
+            yield {}
+            raise KeyboardInterrupt
+        monkeypatch.setattr(ex.queries, "packages_detail", broken)
+        target = tmp_path / "x.xlsx"
+    with pytest.raises(FileNotFoundError if fail == "saving" else KeyboardInterrupt):
+        ex.write_xlsx(loaded, ex.build_report(loaded, ALL), target)
+    assert list(scratch.iterdir()) == []
 
 def test_cli_summary_by_work_unit(loaded, db_url, capsys):
     from hemat.cli import main

