@@ -683,12 +683,15 @@ class _Book:
             raise exc.args[0] from None
 
 
+def _number_format(kind: str) -> dict:
+    """The format property of a KIND's number format; none for text."""
+    return {"num_format": NUMBER_FORMATS[kind]} if kind in NUMBER_FORMATS else {}
+
+
 def _column_format(book: _Book, col: Col, total: bool):
     """A column's cell format: its number format; text and codes with a quote prefix, which
     keeps the cell text when a person edits it in Excel (no formula on Enter)."""
-    props = {}
-    if col.kind in NUMBER_FORMATS:
-        props["num_format"] = NUMBER_FORMATS[col.kind]
+    props = _number_format(col.kind)
     if col.kind in ("text", "code"):
         props["quote_prefix"] = True
     if total:
@@ -823,8 +826,7 @@ class _SummarySheet:
         row = self.line(lines=lines)
         self.ws.write_string(row, 0, _clean_text(label), self.label)
         fmt = self.book.format(text_wrap=True, valign="top", align="left",
-                               **({"num_format": NUMBER_FORMATS[kind]}
-                                  if kind in NUMBER_FORMATS else {}))
+                               **_number_format(kind))
         _write(self.ws, row, 1, _prepared(Col("value", ("", ""), kind), value, "id"), fmt)
 
 

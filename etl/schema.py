@@ -406,10 +406,9 @@ def _current_regions(conn, refreshing: bool = False) -> None:
         stored = conn.execute(version).scalar()
         if stored == installed:
             return
-    columns = [regions.c[k] for k in ("code", "name", "level", "type", "province_code")]
-    before = {tuple(row) for row in conn.execute(select(*columns))}
+    before = {tuple(row) for row in conn.execute(select(regions))}
     rows = official_regions()
-    if not refreshing and before and before != {tuple(r[c.name] for c in columns) for r in rows} \
+    if not refreshing and before and before != {tuple(r[c.name] for c in regions.c) for r in rows} \
             and conn.execute(select(packages.c.code).limit(1)).first():
         warnings.warn(f"Daftar wilayah resmi berubah ({stored or 'versi lama'} → {installed}); "
                       "jalankan `hemat refresh` agar wilayah paket ditentukan ulang dengan "
@@ -530,23 +529,20 @@ def _upgrade_cubes(conn, before: set[str], owned: set[str]) -> set[str]:
 LOADER_ONLY = frozenset({"reference_versions"})
 
 
-def _create_tables(engine, before: set[str]) -> None:
+def _create_tables(conn, before: set[str], owned: set[str]) -> None:
     """Create the tables missing from the database, unless this role only reads tables the
     loader's role owns: a table it made would be its own, and the loader could not write it.
     A missing table such a role needs stops it (OutdatedSchema)."""
-    if "packages" in before:
-        with engine.connect() as conn:
-            reader = not _owned(conn, {"packages"})
-        if reader:
-            needed = sorted(t.name for t in metadata.sorted_tables
-                            if t.name not in before and t.name not in LOADER_ONLY)
-            if needed:
-                raise OutdatedSchema(
-                    "Basis data ini dibuat hemat versi lama; tabel " + ", ".join(needed)
-                    + " perlu dibuat oleh peran pemilik tabel. Jalankan `hemat refresh` "
-                    "dengan peran pemuat data, lalu buka lagi.")
-            return
-    metadata.create_all(engine)
+    if "packages" in before and "packages" not in owned:
+        needed = sorted(t.name for t in metadata.sorted_tables
+                        if t.name not in before and t.name not in LOADER_ONLY)
+        if needed:
+            raise OutdatedSchema(
+                "Basis data ini dibuat hemat versi lama; tabel " + ", ".join(needed)
+                + " perlu dibuat oleh peran pemilik tabel. Jalankan `hemat refresh` "
+                "dengan peran pemuat data, lalu buka lagi.")
+        return
+    metadata.create_all(conn)
 
 
 def create_schema(engine, refreshing: bool = False) -> None:
@@ -556,9 +552,9 @@ def create_schema(engine, refreshing: bool = False) -> None:
     packages. On PostgreSQL a role that does not own the tables (a dashboard's) adds no
     index, and raises OutdatedSchema where a cube must change."""
     before = set(inspect(engine).get_table_names())
-    _create_tables(engine, before)
     with engine.begin() as conn:
         owned = _owned(conn, before)  # a reader's role leaves indexes to the loader's
+        _create_tables(conn, before, owned)
         upgraded = _upgrade_cubes(conn, before, owned)
         for table, obsolete in OBSOLETE_INDEXES.items():  # before any index is rebuilt
             if table in owned:
