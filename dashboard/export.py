@@ -644,8 +644,8 @@ class _Book:
     one starts, so a national detail never sits in memory), with its formats made once."""
 
     def __init__(self, target, title_text: str):
-        # Its rows wait in files of a folder of its own until close() zips them: removed
-        # whatever happens (XlsxWriter removes them only after a successful close).
+        # Its rows wait in files of a folder of its own until the block's end zips them:
+        # removed whatever happens (XlsxWriter removes them only after a successful close).
         self.folder = tempfile.TemporaryDirectory(prefix="hemat-xlsx-")
         self.wb = xlsxwriter.Workbook(
             str(target) if isinstance(target, Path) else target,
@@ -657,8 +657,14 @@ class _Book:
     def __enter__(self) -> "_Book":
         return self
 
-    def __exit__(self, *_) -> None:
-        self.folder.cleanup()
+    def __exit__(self, failed, *_) -> None:
+        """Save the workbook when the block ends without an error; a block that fails
+        leaves an unfinished workbook unsaved."""
+        try:
+            if failed is None:
+                self._save()
+        finally:
+            self.folder.cleanup()
 
     def format(self, **props):
         """The workbook's format with PROPS (font FONT unless given), made on first use."""
@@ -676,7 +682,7 @@ class _Book:
             ws.fit_to_pages(1, 0)
         return ws
 
-    def close(self) -> None:
+    def _save(self) -> None:
         try:
             self.wb.close()
         except xlsxwriter.exceptions.FileCreateError as exc:  # as any other file's OSError
@@ -891,7 +897,6 @@ def write_xlsx(engine: Engine, report: Report, target, progress=None,
         _summary_sheet(book, report, summary_items(report, tables) + items_extra)
         for table in tables:
             _table_sheets(book, table, report.lang, tracker)
-        book.close()
     tracker.finish()
 
 

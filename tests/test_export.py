@@ -216,7 +216,6 @@ def test_money_keeps_every_digit_of_a_national_sum(tmp_path):
     path = tmp_path / "sum.xlsx"
     with ex._Book(path, "sum") as book:
         ex._write(book.sheet("sum", fit_width=True), 0, 0, Decimal("725074680533687.91"), None)
-        book.close()
     with zipfile.ZipFile(path) as z:
         assert "<v>725074680533687.91</v>" in z.read("xl/worksheets/sheet1.xml").decode()
 
@@ -508,10 +507,18 @@ def test_cli_export_where_it_cannot_write_says_so(loaded, db_url, tmp_path, caps
 
 def test_a_workbook_that_cannot_be_saved_raises_the_os_error(tmp_path):
     """XlsxWriter wraps the error of opening the file; callers get the OSError itself."""
-    with ex._Book(tmp_path / "tidak-ada" / "x.xlsx", "x") as book:
-        book.sheet("x", fit_width=True)
-        with pytest.raises(FileNotFoundError):
-            book.close()
+    with pytest.raises(FileNotFoundError):
+        with ex._Book(tmp_path / "tidak-ada" / "x.xlsx", "x") as book:
+            book.sheet("x", fit_width=True)
+
+
+def test_a_block_that_fails_saves_no_workbook(tmp_path):
+    path = tmp_path / "x.xlsx"
+    with pytest.raises(KeyError):
+        with ex._Book(path, "x") as book:
+            book.sheet("x", fit_width=True)
+            raise KeyError("a sheet's rows could not be read")
+    assert not path.exists()
 
 
 @pytest.mark.parametrize("fail", ["saving", "reading"])
