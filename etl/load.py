@@ -75,9 +75,6 @@ KEYS = schema.load_keys
 # The packages every file of a load changed (in a first load: listed), once under this id
 # in load_keys.
 LOAD_WIDE = -1
-# The PostgreSQL advisory lock a load or refresh holds until its commit: they take turns, so
-# that what one finds at its start (a first load, say) stays true until it ends.
-LOAD_LOCK = 0x68656D74
 # PostgreSQL's default of 4 MB per sort or hash sorts a national load's finest cube on disk
 # where 64 MB hashes it (13.6 s → 6.1 s); SET LOCAL: for the load's transaction alone. (More
 # than the default 64 MB for index builds made the two widest slower: 5.5 → 7.3-9.1 s.)
@@ -758,11 +755,11 @@ def merged_select(load_id: int):
 def begin_work(conn: Connection) -> None:
     """The temporary tables and settings a load or refresh works with, for its transaction,
     which waits for any other load or refresh to commit first (SQLite has one writer at a
-    time; PostgreSQL takes LOAD_LOCK)."""
+    time; PostgreSQL takes schema.LOAD_LOCK)."""
     conn.info[ANALYZED] = set()
     schema.create_work_tables(conn)
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({schema.LOAD_LOCK})")
         for name, value in PG_WORK_SETTINGS.items():
             conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
 

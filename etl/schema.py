@@ -400,8 +400,6 @@ def _current_regions(conn, refreshing: bool = False) -> None:
     if conn.dialect.name == "postgresql":
         # Two commands started after an upgrade would both refill the list: the second waits
         # for the first (or for a running load), then finds the list current.
-        from .load import LOAD_LOCK
-
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(key)s)", {"key": LOAD_LOCK})
         stored = conn.execute(version).scalar()
         if stored == installed:
@@ -527,6 +525,10 @@ def _upgrade_cubes(conn, before: set[str], owned: set[str]) -> set[str]:
 # Tables only the loader's role reads: a dashboard's role may find them missing after an
 # upgrade, until the loader's role makes them.
 LOADER_ONLY = frozenset({"reference_versions"})
+# The PostgreSQL advisory lock a load or refresh holds until its commit: they take turns, so
+# that what one finds at its start (a first load, say) stays true until it ends. A refill of
+# the region list after an upgrade takes it too.
+LOAD_LOCK = 0x68656D74
 
 
 def _create_tables(conn, before: set[str], owned: set[str]) -> None:

@@ -959,7 +959,7 @@ def test_a_refresh_waits_for_a_load_to_commit(engine, tmp_path):
     counted = []
     with engine.connect() as loading:
         with loading.begin():
-            loading.exec_driver_sql(f"SELECT pg_advisory_xact_lock({etl.load.LOAD_LOCK})")
+            loading.exec_driver_sql(f"SELECT pg_advisory_xact_lock({schema.LOAD_LOCK})")
             waiting = threading.Thread(target=lambda: counted.append(refresh(engine)))
             waiting.start()
             waiting.join(1.0)
