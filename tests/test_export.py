@@ -538,6 +538,7 @@ def test_a_failed_workbook_leaves_no_temporary_files(loaded, tmp_path, monkeypat
     with pytest.raises(FileNotFoundError if fail == "saving" else KeyboardInterrupt):
         ex.write_xlsx(loaded, ex.build_report(loaded, ALL), target)
     assert list(scratch.iterdir()) == []
+    assert not target.exists()  # an interrupted export leaves no half-written workbook
 
 def test_cli_summary_by_work_unit(loaded, db_url, capsys):
     from hemat.cli import main
