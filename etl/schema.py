@@ -26,8 +26,11 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    delete,
     event,
+    insert,
     inspect,
+    select,
 )
 from sqlalchemy.exc import NotSupportedError
 from sqlalchemy.sql.elements import Grouping
@@ -388,8 +391,6 @@ def _current_regions(conn, refreshing: bool = False) -> None:
     of it. A list that changed under packages already loaded gets a warning, unless
     REFRESHING them is what comes next: their regions were resolved against the old one
     until `hemat refresh`."""
-    from sqlalchemy import delete, insert, select
-
     from .regions import official_regions
 
     installed = regions_version()
