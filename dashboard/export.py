@@ -328,13 +328,16 @@ def _region_words(f: Filters, names: dict[str, str], lang: str) -> str:
     return ", ".join(names.get(c, c) for c in codes)
 
 
-def _file_stem(f: Filters, names: dict[str, str], data_years: list[int]) -> str:
-    """hemat-jawa-barat-2023-2025, hemat-kabupaten-bandung-2025-tender, ..."""
+def _file_stem(f: Filters, names: dict[str, str], data_years: list[int],
+               lang: str = "id") -> str:
+    """hemat-jawa-barat-2023-2025, hemat-kabupaten-bandung-2025-tender, ...; in English
+    hemat-all-regions-2025, ... (region names, methods and kinds are the data's own words)."""
     codes = f.regencies or f.provinces
     if len(codes) > 3:
-        parts = [f"{len(codes)}-wilayah"]
+        parts = [f"{len(codes)}-{_t(('wilayah', 'regions'), lang)}"]
     else:
-        parts = [slug(names.get(c, c)) for c in codes] or ["semua-wilayah"]
+        parts = [slug(names.get(c, c)) for c in codes] or [
+            _t(("semua-wilayah", "all-regions"), lang)]
     years = sorted(set(f.years or data_years))
     if f.years and years != list(range(years[0], years[-1] + 1)):
         parts.append("_".join(map(str, years)))  # chosen years with gaps: name each
@@ -342,23 +345,24 @@ def _file_stem(f: Filters, names: dict[str, str], data_years: list[int]) -> str:
         parts.append(str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}")
     if f.kind:
         parts.append(f.kind)
-    for values, what in ((f.methods, "metode"), (f.categories, "jenis"),
-                         (f.fundings, "dana")):
+    for values, what in ((f.methods, ("metode", "methods")), (f.categories, ("jenis", "categories")),
+                         (f.fundings, ("dana", "funding"))):
         if values:
-            parts.append(slug(values[0]) if len(values) == 1 else f"{len(values)}-{what}")
+            many = f"{len(values)}-{_t(what, lang)}"
+            parts.append(slug(values[0]) if len(values) == 1 else many)
     if f.include_flagged:
-        parts.append("termasuk-tidak-wajar")
+        parts.append(_t(("termasuk-tidak-wajar", "incl-flagged"), lang))
     stem = "-".join(["hemat", *filter(None, parts)])
     return stem[:150].rstrip("-")
 
 
-def export_filename(engine: Engine, filters: Filters, fmt: str) -> str:
+def export_filename(engine: Engine, filters: Filters, fmt: str, lang: str = "id") -> str:
     """The name an export gets: hemat-jawa-barat-2023-2025.xlsx; for csv/json a folder name,
-    hemat-jawa-barat-2023-2025-csv."""
-    _check(fmt, "id")
+    hemat-jawa-barat-2023-2025-csv. In English: hemat-all-regions-2025.xlsx, ..."""
+    _check(fmt, lang)
     years = [] if filters.years else [
         int(s.group) for s in queries.summary(engine, "year", filters) if s.group != UNRESOLVED]
-    stem = _file_stem(filters, queries.region_names(engine), years)
+    stem = _file_stem(filters, queries.region_names(engine), years, lang)
     return f"{stem}.xlsx" if fmt == "xlsx" else f"{stem}-{fmt}"
 
 
@@ -1031,7 +1035,7 @@ def export(engine: Engine, filters: Filters, fmt: str, output=None, lang: str = 
     """
     _check(fmt, lang)
     report = build_report(engine, filters, lang)
-    stem = _file_stem(filters, report.names, report.data_years)
+    stem = _file_stem(filters, report.names, report.data_years, lang)
     if fmt == "xlsx":
         path = Path(output) if output else Path.cwd() / f"{stem}.xlsx"
         if path.is_dir():

@@ -347,6 +347,20 @@ def test_file_names_say_what_they_hold(loaded, tmp_path, monkeypatch):
     assert {p.parent for p in paths} == {tmp_path / "hemat-jawa-timur-2024-2025-json"}
 
 
+def test_file_names_in_english_say_it_in_english(loaded, tmp_path, monkeypatch):
+    name = ex.export_filename
+    assert name(loaded, Filters(years=(2024,)), "xlsx", "en") == "hemat-all-regions-2024.xlsx"
+    assert name(loaded, Filters(provinces=("32",), include_flagged=True), "xlsx", "en") == \
+        "hemat-jawa-barat-2024-2025-incl-flagged.xlsx"
+    four = Filters(provinces=("11", "32", "35", "63"),
+                   categories=("Pengadaan Barang", "Pekerjaan Konstruksi"))
+    assert name(loaded, four, "xlsx", "en") == "hemat-4-regions-2024-2025-2-categories.xlsx"
+    assert name(loaded, four, "xlsx") == "hemat-4-wilayah-2024-2025-2-jenis.xlsx"
+    monkeypatch.chdir(tmp_path)
+    (path,) = ex.export(loaded, Filters(years=(2025,)), "xlsx", lang="en")
+    assert path == tmp_path / "hemat-all-regions-2025.xlsx" and path.is_file()
+
+
 def test_workbook_bytes_for_the_dashboard(loaded, tmp_path):
     data = ex.workbook_bytes(loaded, Filters(kind="non-tender"), "en")
     assert data[:2] == b"PK"

@@ -273,7 +273,7 @@ def download_file(engine, state: ViewState):
     try:
         f = state.filters(options(engine))
         data = export.workbook_bytes(engine, f, state.lang)
-        name = export.export_filename(engine, f, "xlsx")
+        name = export.export_filename(engine, f, "xlsx", state.lang)
     except Exception:
         log.exception("export failed")
         return no_update, t("download_failed", state.lang)
