@@ -345,7 +345,8 @@ def _file_stem(f: Filters, names: dict[str, str], data_years: list[int],
         parts.append(str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}")
     if f.kind:
         parts.append(f.kind)
-    for values, what in ((f.methods, ("metode", "methods")), (f.categories, ("jenis", "categories")),
+    for values, what in ((f.methods, ("metode", "methods")),
+                         (f.categories, ("jenis", "categories")),
                          (f.fundings, ("dana", "funding"))):
         if values:
             many = f"{len(values)}-{_t(what, lang)}"
