@@ -846,7 +846,9 @@ def _replace_packages(conn: Connection, load_id: int, listed: int, count: int) -
 def _flag(conn: Connection, load_id: int, target: Table) -> None:
     """List the flags of the packages just written to TARGET (they carry LOAD_ID), with
     their details: one scan over the stored columns, every rule tried on each row, cheaper
-    than a pass per rule. (The merge has already set each package's excluded and flags.)"""
+    than a pass per rule. The merge has already set each package's excluded and flags, and
+    flags names every stored rule that holds: the rules are tried on the rows that have one
+    alone (5 % of a national load's; 0.6-0.9 s instead of 3.0-3.9 s at 1M on SQLite)."""
     p = target.alias("p")
     stored = quality.stored_rules(p.c)
     r = union_all(*(select(literal(x.flag, String).label("flag")) for x in stored)).subquery("r")
@@ -857,7 +859,8 @@ def _flag(conn: Connection, load_id: int, target: Table) -> None:
         ["kind", "code", "flag", "excludes", "detail"],
         select(p.c.kind, p.c.code, r.c.flag, excludes, detail)
         # LEFT JOIN keeps p the outer loop in SQLite: each row is read once, not once per rule.
-        .select_from(p.outerjoin(r, true())).where(p.c.updated_load_id == load_id, hit)))
+        .select_from(p.outerjoin(r, true()))
+        .where(p.c.updated_load_id == load_id, p.c.flags.isnot(None), hit)))
 
 
 @contextmanager

@@ -74,6 +74,29 @@ def test_non_positive_and_lost_precision_are_excluded(engine, tmp_path):
     assert total(engine).contracted == 0
 
 
+def test_listed_flags_are_those_each_package_names(engine, tmp_path):
+    """package_flags lists a package's flags from the rows whose flags column names one: the
+    two must say the same of every package, whichever rules hold."""
+    values = [(1000, 990, 950), (1000, 800, 600), (1000, 1000, 1050), (0, 990, 950),
+              (1_000_000, 1_000_000, 50_000), (130, 128, 1277), (1000, None, 100),
+              (1000, 990, None)]
+    rows = [dict(RESULTS[0], kd_tender=str(9000 + i), pagu=pagu, hps=hps, nilai_kontrak=k)
+            for i, (pagu, hps, k) in enumerate(values)]
+    [r] = load_paths(engine, [write_csv(tmp_path / "many.csv", rows)])
+    assert r.error is None, r.error
+    p, f = schema.packages, schema.package_flags
+    with engine.connect() as conn:
+        named = {code: set(flags.split(",")) if flags else set()
+                 for code, flags in conn.execute(select(p.c.code, p.c.flags))}
+        listed = {code: set() for code in named}
+        for code, flag in conn.execute(select(f.c.code, f.c.flag)):
+            listed[code].add(flag)
+    assert listed == named
+    assert set().union(*named.values()) == {
+        "hemat_tinggi_vs_hps", "hemat_tinggi_vs_pagu", "kontrak_di_atas_hps",
+        "nilai_tidak_positif", "kontrak_sangat_rendah", "kontrak_sangat_tinggi"}
+
+
 def test_thresholds_are_settings(engine, tmp_path, monkeypatch):
     monkeypatch.setenv("HEMAT_UNUSUAL_SAVINGS_VS_HPS", "0.5")
     assert Thresholds.from_env().unusual_savings_vs_hps == 0.5
