@@ -361,6 +361,24 @@ def test_file_names_in_english_say_it_in_english(loaded, tmp_path, monkeypatch):
     assert path == tmp_path / "hemat-all-regions-2025.xlsx" and path.is_file()
 
 
+def test_an_in_memory_database_exports_from_one_connection():
+    """Each thread of an in-memory SQLite engine has a database of its own: the work units
+    must come from the connection that holds the data, not from a second, empty one."""
+    from etl import schema
+    from etl.db import engine_from_url
+
+    engine = engine_from_url("sqlite://")
+    schema.create_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(schema.satker_cube.insert().values(
+            year=2025, kind="tender", klpd_code="D107", satker_code="1.01", excluded=False,
+            packages=1, counted=1, with_hps=1, pagu=1000, hps=900, kontrak=800,
+            kontrak_with_hps=800))
+    [unit] = ex.build_report(engine, ALL).by_satker
+    assert (unit.extra["klpd_code"], unit.extra["satker_code"], unit.pagu) == \
+        ("D107", "1.01", Decimal("1000.00"))
+
+
 def test_workbook_bytes_for_the_dashboard(loaded, tmp_path):
     data = ex.workbook_bytes(loaded, Filters(kind="non-tender"), "en")
     assert data[:2] == b"PK"

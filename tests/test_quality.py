@@ -79,11 +79,23 @@ def test_listed_flags_are_those_each_package_names(engine, tmp_path):
     two must say the same of every package, whichever rules hold."""
     values = [(1000, 990, 950), (1000, 800, 600), (1000, 1000, 1050), (0, 990, 950),
               (1_000_000, 1_000_000, 50_000), (130, 128, 1277), (1000, None, 100),
-              (1000, 990, None)]
+              (1000, 990, None), (1000, 990, "1,08024E+11")]
     rows = [dict(RESULTS[0], kd_tender=str(9000 + i), pagu=pagu, hps=hps, nilai_kontrak=k)
             for i, (pagu, hps, k) in enumerate(values)]
     [r] = load_paths(engine, [write_csv(tmp_path / "many.csv", rows)])
     assert r.error is None, r.error
+    every = {"hemat_tinggi_vs_hps", "hemat_tinggi_vs_pagu", "kontrak_di_atas_hps",
+             "nilai_tidak_positif", "kontrak_sangat_rendah", "kontrak_sangat_tinggi",
+             "presisi_hilang"}
+    assert every == {r.flag for r in stored_rules(schema.packages.c)}
+    named, listed = _flags_both_ways(engine)
+    assert listed == named and set().union(*named.values()) == every
+    refresh(engine)  # the same again, every package merged and flagged anew
+    assert _flags_both_ways(engine) == (named, listed)
+
+
+def _flags_both_ways(engine) -> tuple[dict, dict]:
+    """Each package's flags as its flags column names them, and as package_flags lists them."""
     p, f = schema.packages, schema.package_flags
     with engine.connect() as conn:
         named = {code: set(flags.split(",")) if flags else set()
@@ -91,10 +103,7 @@ def test_listed_flags_are_those_each_package_names(engine, tmp_path):
         listed = {code: set() for code in named}
         for code, flag in conn.execute(select(f.c.code, f.c.flag)):
             listed[code].add(flag)
-    assert listed == named
-    assert set().union(*named.values()) == {
-        "hemat_tinggi_vs_hps", "hemat_tinggi_vs_pagu", "kontrak_di_atas_hps",
-        "nilai_tidak_positif", "kontrak_sangat_rendah", "kontrak_sangat_tinggi"}
+    return named, listed
 
 
 def test_thresholds_are_settings(engine, tmp_path, monkeypatch):
