@@ -289,7 +289,7 @@ class Report:
 
 def build_report(engine: Engine, filters: Filters, lang: str = "id") -> Report:
     """Run every summary query of an export once. The work-unit table, the longest (at a
-    million packages 1.3-1.9 s of the report's 2.5-3.1 s on SQLite), runs on a second
+    million packages 1.3-2.0 s of the report's 2.5-3.1 s on SQLite), runs on a second
     connection beside the others: the database works on both cores while Python waits for
     it. Not where a connection is bound to its thread (an in-memory SQLite database is a
     different, empty database in every thread)."""

@@ -848,7 +848,7 @@ def _flag(conn: Connection, load_id: int, target: Table) -> None:
     their details: one scan over the stored columns, every rule tried on each row, cheaper
     than a pass per rule. The merge has already set each package's excluded and flags, and
     flags names every stored rule that holds: the rules are tried on the rows that have one
-    alone (5 % of a national load's; 0.6-0.9 s instead of 3.0-3.9 s at 1M on SQLite)."""
+    alone (5 % of a national load's; 0.6-0.8 s instead of 3.0-3.9 s at 1M on SQLite)."""
     p = target.alias("p")
     stored = quality.stored_rules(p.c)
     r = union_all(*(select(literal(x.flag, String).label("flag")) for x in stored)).subquery("r")
