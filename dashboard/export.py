@@ -23,10 +23,11 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import xlsxwriter
@@ -293,18 +294,18 @@ def build_report(engine: Engine, filters: Filters, lang: str = "id") -> Report:
     connection beside the others: the database works on both cores while Python waits for
     it. Not where a connection is bound to its thread (an in-memory SQLite database is a
     different, empty database in every thread)."""
+    units = partial(queries.satker_summary, engine, filters, limit=None)
     if isinstance(engine.pool, (SingletonThreadPool, StaticPool)):
-        return _report(engine, filters, lang, queries.satker_summary(engine, filters, limit=None))
+        return _report(engine, filters, lang, units)
     helper = ThreadPoolExecutor(max_workers=1)
-    by_satker = helper.submit(queries.satker_summary, engine, filters, limit=None)
     try:
-        return _report(engine, filters, lang, by_satker)
+        return _report(engine, filters, lang, helper.submit(units).result)
     finally:  # after a failure, do not wait for the work units
         helper.shutdown(wait=False, cancel_futures=True)
 
 
-def _report(engine: Engine, filters: Filters, lang: str, by_satker) -> Report:
-    """The report, its work units BY_SATKER given (a list, or a Future of one)."""
+def _report(engine: Engine, filters: Filters, lang: str, units: Callable[[], list]) -> Report:
+    """The report, its work units from UNITS, called once the other queries have run."""
     return Report(
         filters=filters, lang=lang, names=queries.region_names(engine),
         total=queries.total(engine, filters),
@@ -314,7 +315,7 @@ def _report(engine: Engine, filters: Filters, lang: str, by_satker) -> Report:
         by_method_category=queries.summary_cross(engine, "method", "category", filters),
         reasons=queries.excluded_reasons(engine, filters),
         flagged=queries.flagged_count(engine, filters),
-        by_satker=by_satker.result() if isinstance(by_satker, Future) else by_satker,
+        by_satker=units(),
     )
 
 
