@@ -1,7 +1,7 @@
 """Time of the Excel exports of everything (no filter).
 
 Two workbooks: the summary workbook, which the dashboard's "Unduh Excel" builds
-(dashboard.export.workbook_bytes: every summary sheet; past 10,000 packages, or as many flagged
+(dashboard.export.download_workbook: every summary sheet; past 10,000 packages, or as many flagged
 ones, the package sheets are left out with a note), and the full export,
 dashboard.export.export(engine, Filters(), "xlsx", ...), which adds the flagged packages and
 the detail of every package. Beside them, in the same run, the parts are timed alone:
@@ -54,7 +54,7 @@ def measure(url: str, size: str, db: str, folder: Path, repeat: int) -> list:
     engine = engine_from_url(url, read_only=True)
     path = folder / "export.xlsx"
     try:
-        summary_runs = [_timed(lambda: export.workbook_bytes(engine, Filters(), "id"))
+        summary_runs = [_timed(lambda: export.download_workbook(engine, Filters(), "id"))
                         for _ in range(repeat)]
         print(f"# summary workbook {size} {db}: {c.median(summary_runs):.2f} s",
               file=sys.stderr, flush=True)

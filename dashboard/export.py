@@ -386,6 +386,10 @@ def export_filename(engine: Engine, filters: Filters, fmt: str, lang: str = "id"
     return f"{stem}.xlsx" if fmt == "xlsx" else f"{stem}-{fmt}"
 
 
+def _report_stem(report: Report) -> str:
+    return _file_stem(report.filters, report.names, report.data_years, report.lang)
+
+
 def _title_years(report: Report) -> str:
     """The chosen years, or without a choice the span of years in the data."""
     if report.filters.years:
@@ -924,13 +928,15 @@ def write_xlsx(engine: Engine, report: Report, target, progress=None,
     tracker.finish()
 
 
-def workbook_bytes(engine: Engine, filters: Filters, lang: str = "id",
-                   detail_limit: int | None = DOWNLOAD_DETAIL_LIMIT) -> bytes:
-    """The Excel workbook for FILTERS as bytes (the dashboard's download button)."""
+def download_workbook(engine: Engine, filters: Filters, lang: str = "id",
+                      detail_limit: int | None = DOWNLOAD_DETAIL_LIMIT) -> tuple[str, bytes]:
+    """The dashboard's download button: the Excel workbook for FILTERS as bytes, with its
+    file name, both from one report (naming it apart would run the year summary again)."""
     _check("xlsx", lang)
     buffer = io.BytesIO()
-    write_xlsx(engine, build_report(engine, filters, lang), buffer, detail_limit=detail_limit)
-    return buffer.getvalue()
+    report = build_report(engine, filters, lang)
+    write_xlsx(engine, report, buffer, detail_limit=detail_limit)
+    return f"{_report_stem(report)}.xlsx", buffer.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1055,7 +1061,7 @@ def export(engine: Engine, filters: Filters, fmt: str, output=None, lang: str = 
     """
     _check(fmt, lang)
     report = build_report(engine, filters, lang)
-    stem = _file_stem(filters, report.names, report.data_years, lang)
+    stem = _report_stem(report)
     if fmt == "xlsx":
         path = Path(output) if output else Path.cwd() / f"{stem}.xlsx"
         if path.is_dir():

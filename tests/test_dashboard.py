@@ -609,14 +609,14 @@ def test_region_views_breadcrumb(known):
 def test_download_calls_the_export(known, monkeypatch):
     calls = []
     fake = types.ModuleType("dashboard.export")
-    fake.workbook_bytes = lambda engine, f, lang: calls.append((f, lang)) or b"PK-xlsx"
-    fake.export_filename = lambda engine, f, fmt_, lang: f"hemat-32-{fmt_}-{lang}.xlsx"
+    fake.download_workbook = lambda engine, f, lang: \
+        calls.append((f, lang)) or (f"hemat-32-{lang}.xlsx", b"PK-xlsx")
     monkeypatch.setitem(sys.modules, "dashboard.export", fake)
     import dashboard
 
     monkeypatch.setattr(dashboard, "export", fake, raising=False)
     data, status = download_file(known, ViewState(view="province", code="32", lang="en"))
-    assert data["filename"] == "hemat-32-xlsx-en.xlsx" and data["base64"] and status == ""
+    assert data["filename"] == "hemat-32-en.xlsx" and data["base64"] and status == ""
     f, lang = calls[0]
     assert f.provinces == ("32",) and lang == "en"
 

@@ -379,8 +379,11 @@ def test_an_in_memory_database_exports_from_one_connection():
         ("D107", "1.01", Decimal("1000.00"))
 
 
-def test_workbook_bytes_for_the_dashboard(loaded, tmp_path):
-    data = ex.workbook_bytes(loaded, Filters(kind="non-tender"), "en")
+def test_download_workbook_for_the_dashboard(loaded, tmp_path):
+    f = Filters(kind="non-tender")
+    name, data = ex.download_workbook(loaded, f, "en")
+    assert name == ex.export_filename(loaded, f, "xlsx", "en") == \
+        "hemat-all-regions-2025-non-tender.xlsx"
     assert data[:2] == b"PK"
     path = tmp_path / "download.xlsx"
     path.write_bytes(data)
@@ -392,7 +395,7 @@ def test_workbook_bytes_for_the_dashboard(loaded, tmp_path):
 
 def test_dashboard_download_leaves_out_a_detail_too_large_to_wait_for(loaded, tmp_path):
     path = tmp_path / "big.xlsx"
-    path.write_bytes(ex.workbook_bytes(loaded, Filters(), "id", detail_limit=3))
+    path.write_bytes(ex.download_workbook(loaded, Filters(), "id", detail_limit=3)[1])
     wb = openpyxl.load_workbook(path)
     assert "Paket" not in wb.sheetnames and "Paket ditandai" in wb.sheetnames
     lines = [[c.value for c in row] for row in wb["Ringkasan"].iter_rows()]
@@ -401,7 +404,7 @@ def test_dashboard_download_leaves_out_a_detail_too_large_to_wait_for(loaded, tm
     # More flagged packages than the limit: that sheet stays out too, and the summary says so.
     flagged = ex.build_report(loaded, Filters(), "id").flagged
     assert flagged >= 1
-    path.write_bytes(ex.workbook_bytes(loaded, Filters(), "id", detail_limit=flagged - 1))
+    path.write_bytes(ex.download_workbook(loaded, Filters(), "id", detail_limit=flagged - 1)[1])
     wb = openpyxl.load_workbook(path)
     assert "Paket" not in wb.sheetnames and "Paket ditandai" not in wb.sheetnames
     assert wb.sheetnames == SHEETS_ID[:6]

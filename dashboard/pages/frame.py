@@ -272,8 +272,7 @@ def download_file(engine, state: ViewState):
         return no_update, t("download_unavailable", state.lang)
     try:
         f = state.filters(options(engine))
-        data = export.workbook_bytes(engine, f, state.lang)
-        name = export.export_filename(engine, f, "xlsx", state.lang)
+        name, data = export.download_workbook(engine, f, state.lang)
     except Exception:
         log.exception("export failed")
         return no_update, t("download_failed", state.lang)
