@@ -930,8 +930,9 @@ def write_xlsx(engine: Engine, report: Report, target, progress=None,
 
 def download_workbook(engine: Engine, filters: Filters, lang: str = "id",
                       detail_limit: int | None = DOWNLOAD_DETAIL_LIMIT) -> tuple[str, bytes]:
-    """The dashboard's download button: the Excel workbook for FILTERS as bytes, with its
-    file name, both from one report (naming it apart would run the year summary again)."""
+    """The dashboard's download button: (file name, workbook bytes) for FILTERS, both from
+    one report (naming it apart would run the year summary and read the region names
+    again)."""
     _check("xlsx", lang)
     buffer = io.BytesIO()
     report = build_report(engine, filters, lang)

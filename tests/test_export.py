@@ -380,6 +380,13 @@ def test_an_in_memory_database_exports_from_one_connection():
 
 
 def test_download_workbook_for_the_dashboard(loaded, tmp_path):
+    # The name comes from the workbook's own report: the same as export_filename gives.
+    for f, lang, expected in (
+            (Filters(years=(2021, 2023)), "id", "hemat-semua-wilayah-2021_2023.xlsx"),
+            (Filters(provinces=("32",), include_flagged=True), "en",
+             "hemat-jawa-barat-2024-2025-incl-flagged.xlsx")):
+        assert ex.download_workbook(loaded, f, lang)[0] == \
+            ex.export_filename(loaded, f, "xlsx", lang) == expected
     f = Filters(kind="non-tender")
     name, data = ex.download_workbook(loaded, f, "en")
     assert name == ex.export_filename(loaded, f, "xlsx", "en") == \
