@@ -73,11 +73,13 @@ def rules(m, t: Thresholds | None = None) -> list[Rule]:
     """The flag rules over columns pagu, hps, kontrak (sen) and precision_lost of M."""
     t = t or Thresholds.from_env()
     pagu, hps, kontrak = m.pagu, m.hps, m.kontrak
-    # A zero or negative base is its own flag; a ratio against it means nothing.
-    high_hps = _holds((hps > 0) & (kontrak > hps * t.implausible_high_ratio))
-    high_pagu = _holds((pagu > 0) & (kontrak > pagu * t.implausible_high_ratio))
+    # A zero or negative base is its own flag; a ratio against it means nothing. In each
+    # condition the test that holds for few packages comes first: SQLite stops an AND at its
+    # first false part, and the merge of a national load tries every rule on every package.
+    high_hps = _holds((kontrak > hps * t.implausible_high_ratio) & (hps > 0))
+    high_pagu = _holds((kontrak > pagu * t.implausible_high_ratio) & (pagu > 0))
     high = or_(high_hps, high_pagu)
-    low = _holds((kontrak > 0) & (kontrak < hps * t.implausible_low_ratio))
+    low = _holds((kontrak < hps * t.implausible_low_ratio) & (kontrak > 0))
     nonpositive = _holds(or_(pagu <= 0, hps <= 0, kontrak <= 0))
     plausible = ~or_(high, low, nonpositive)
     base = case((high_hps, _text("HPS")), else_=_text("pagu"))
@@ -97,15 +99,15 @@ def rules(m, t: Thresholds | None = None) -> list[Rule]:
              _text("Angka dirusak Excel (") + m.precision_lost
              + _text("): digit hilang, nilai tidak pasti")),
         # (Above a zero or negative HPS is the nonpositive flag, with no ratio to state.)
-        Rule("kontrak_di_atas_hps", False, _holds(and_not((hps > 0) & (kontrak > hps), high)),
+        Rule("kontrak_di_atas_hps", False, _holds(and_not((kontrak > hps) & (hps > 0), high)),
              _text("Nilai kontrak di atas HPS (") + _pct(_ratio(kontrak, hps))
              + _text(" dari HPS)")),
         Rule("hemat_tinggi_vs_hps", False,
-             _holds(plausible & (hps - kontrak >= hps * t.unusual_savings_vs_hps)),
+             _holds((hps - kontrak >= hps * t.unusual_savings_vs_hps) & plausible),
              _text("Penghematan ") + _pct(_ratio(hps - kontrak, hps))
              + _text(f" terhadap HPS (>= {limit_hps}): tidak biasa")),
         Rule("hemat_tinggi_vs_pagu", False,
-             _holds(plausible & (pagu - kontrak >= pagu * t.unusual_savings_vs_pagu)),
+             _holds((pagu - kontrak >= pagu * t.unusual_savings_vs_pagu) & plausible),
              _text("Penghematan ") + _pct(_ratio(pagu - kontrak, pagu))
              + _text(f" terhadap pagu (>= {limit_pagu}): tidak biasa")),
         Rule("tanpa_pagu", False, _holds(pagu.is_(None)), _text("Pagu tidak ada")),
