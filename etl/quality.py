@@ -52,6 +52,11 @@ def _holds(condition) -> ColumnElement:
     return case((condition, true()), else_=false())
 
 
+def _only_if(guard, condition) -> ColumnElement:
+    """_holds(CONDITION), evaluated only where GUARD holds."""
+    return case((guard, _holds(condition)), else_=false())
+
+
 def _text(value: str) -> ColumnElement:
     return literal(value, String)
 
@@ -74,14 +79,19 @@ def rules(m, t: Thresholds | None = None) -> list[Rule]:
     t = t or Thresholds.from_env()
     pagu, hps, kontrak = m.pagu, m.hps, m.kontrak
     # A zero or negative base is its own flag; a ratio against it means nothing. In each
-    # condition the test that holds for few packages comes first: SQLite stops an AND at its
-    # first false part, and the merge of a national load tries every rule on every package.
+    # condition the test that holds for few packages comes first: SQLite and PostgreSQL stop
+    # an AND at its first false part, and the merge of a national load tries every rule on
+    # every package. (The order changes no result.)
     high_hps = _holds((kontrak > hps * t.implausible_high_ratio) & (hps > 0))
     high_pagu = _holds((kontrak > pagu * t.implausible_high_ratio) & (pagu > 0))
     high = or_(high_hps, high_pagu)
     low = _holds((kontrak < hps * t.implausible_low_ratio) & (kontrak > 0))
     nonpositive = _holds(or_(pagu <= 0, hps <= 0, kontrak <= 0))
     plausible = ~or_(high, low, nonpositive)
+    # Savings are subtracted only between two positive amounts (a CASE, whose order
+    # PostgreSQL keeps, unlike an AND's): HPS minus a contract value near the largest
+    # negative integer would pass PostgreSQL's bigint and fail the load.
+    positive_hps, positive_pagu = (hps > 0) & (kontrak > 0), (pagu > 0) & (kontrak > 0)
     base = case((high_hps, _text("HPS")), else_=_text("pagu"))
     ratio = case((high_hps, _ratio(kontrak, hps)), else_=_ratio(kontrak, pagu))
     limit_hps, limit_pagu = (f"{x * 100:.0f}%" for x in
@@ -103,11 +113,13 @@ def rules(m, t: Thresholds | None = None) -> list[Rule]:
              _text("Nilai kontrak di atas HPS (") + _pct(_ratio(kontrak, hps))
              + _text(" dari HPS)")),
         Rule("hemat_tinggi_vs_hps", False,
-             _holds((hps - kontrak >= hps * t.unusual_savings_vs_hps) & plausible),
+             _only_if(positive_hps,
+                      (hps - kontrak >= hps * t.unusual_savings_vs_hps) & plausible),
              _text("Penghematan ") + _pct(_ratio(hps - kontrak, hps))
              + _text(f" terhadap HPS (>= {limit_hps}): tidak biasa")),
         Rule("hemat_tinggi_vs_pagu", False,
-             _holds((pagu - kontrak >= pagu * t.unusual_savings_vs_pagu) & plausible),
+             _only_if(positive_pagu,
+                      (pagu - kontrak >= pagu * t.unusual_savings_vs_pagu) & plausible),
              _text("Penghematan ") + _pct(_ratio(pagu - kontrak, pagu))
              + _text(f" terhadap pagu (>= {limit_pagu}): tidak biasa")),
         Rule("tanpa_pagu", False, _holds(pagu.is_(None)), _text("Pagu tidak ada")),

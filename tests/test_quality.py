@@ -294,3 +294,11 @@ def test_zero_negative_and_missing_values_never_fail_a_load(engine, tmp_path):
     assert {flag for flag, _ in details} >= {"nilai_tidak_positif", "kontrak_di_atas_hps"}
     assert all(detail for _, detail in details)
     assert all(details_in_english(d) != d for _, d in details)
+
+
+def test_amounts_near_the_largest_integer_never_fail_a_load(engine, tmp_path):
+    # HPS minus contract value of these would pass PostgreSQL's bigint: the savings rules
+    # subtract only once both are positive, as their result needs.
+    flags = flags_of(engine, tmp_path, None, 10**16, -9 * 10**16)
+    assert flags["nilai_tidak_positif"][0] is True
+    assert "hemat_tinggi_vs_hps" not in flags
