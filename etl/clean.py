@@ -56,9 +56,12 @@ def is_empty(value) -> bool:
     return isinstance(value, str) and value.strip().lower() in EMPTY
 
 
-# The database keeps sen as BIGINT: past this, a cell is no rupiah amount (it is a reject,
-# where the int would fail the whole file, or Decimal's 28 digits would).
-SEN_LIMIT = 2**63
+# No package costs Rp1.000 triliun (the whole national budget is a few thousand): from there
+# on, a cell is no rupiah amount but a reject. The database keeps sen as BIGINT, and under
+# this limit the difference of two amounts, and the sum of any 92 of them, stay within it:
+# SQLite's sum() fails its statement on an overflow, so two cells of Rp50.000 triliun in one
+# cube row failed a whole load.
+SEN_LIMIT = 10**17
 
 
 def _to_sen(amount: Decimal | int) -> int:
@@ -69,7 +72,7 @@ def _to_sen(amount: Decimal | int) -> int:
     else:
         sen = SEN_LIMIT
     if abs(sen) >= SEN_LIMIT:  # (after rounding, which can reach it)
-        raise BadValue(f"terlalu besar untuk nilai rupiah: {amount}")
+        raise BadValue(f"terlalu besar untuk nilai rupiah (Rp1.000 triliun atau lebih): {amount}")
     return sen
 
 

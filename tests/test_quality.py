@@ -296,9 +296,20 @@ def test_zero_negative_and_missing_values_never_fail_a_load(engine, tmp_path):
     assert all(details_in_english(d) != d for _, d in details)
 
 
-def test_amounts_near_the_largest_integer_never_fail_a_load(engine, tmp_path):
-    # HPS minus contract value of these would pass PostgreSQL's bigint: the savings rules
-    # subtract only once both are positive, as their result needs.
-    flags = flags_of(engine, tmp_path, None, 10**16, -9 * 10**16)
-    assert flags["nilai_tidak_positif"][0] is True
-    assert "hemat_tinggi_vs_hps" not in flags
+def test_amounts_no_package_has_are_rejects_not_a_failed_load(engine, tmp_path):
+    # Rp1.000 triliun or more is a reject. Two such packages in one cube row once failed the
+    # whole load on SQLite (integer overflow in sum()); just under it, sums and differences
+    # stay within BIGINT on both databases.
+    top = 10**15 - 1  # rupiah
+    rows = [dict(RESULTS[0], kd_tender=20_000 + i, pagu=top, hps=top, nilai_kontrak=-top)
+            for i in range(2)]
+    rows += [dict(RESULTS[0], kd_tender=20_002 + i, pagu=5 * 10**16) for i in range(2)]
+    [r] = load_paths(engine, [write_csv(tmp_path / "besar.csv", rows)])
+    assert (r.error, r.rows_loaded, r.rows_rejected) == (None, 2, 2)
+    with engine.connect() as conn:
+        reasons = conn.execute(select(schema.rejects.c.reason)).scalars().all()
+        f = schema.package_flags
+        flags = conn.execute(select(f.c.code, f.c.flag)).all()
+    assert all("kolom pagu" in x and "Rp1.000 triliun" in x for x in reasons)
+    assert sorted(flags) == [("20000", "nilai_tidak_positif"), ("20001", "nilai_tidak_positif")]
+    assert total(engine, Filters(include_flagged=True)).pagu == 2 * top
