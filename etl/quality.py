@@ -79,18 +79,18 @@ def rules(m, t: Thresholds | None = None) -> list[Rule]:
     t = t or Thresholds.from_env()
     pagu, hps, kontrak = m.pagu, m.hps, m.kontrak
     # A zero or negative base is its own flag; a ratio against it means nothing. In each
-    # condition the test that holds for few packages comes first: SQLite and PostgreSQL stop
-    # an AND at its first false part, and the merge of a national load tries every rule on
-    # every package. (The order changes no result.)
+    # condition the test that holds for few packages comes first: SQLite stops an AND at its
+    # first false part, and the merge of a national load tries every rule on every package.
+    # (The order changes no result; PostgreSQL does not promise to keep it.)
     high_hps = _holds((kontrak > hps * t.implausible_high_ratio) & (hps > 0))
     high_pagu = _holds((kontrak > pagu * t.implausible_high_ratio) & (pagu > 0))
     high = or_(high_hps, high_pagu)
     low = _holds((kontrak < hps * t.implausible_low_ratio) & (kontrak > 0))
     nonpositive = _holds(or_(pagu <= 0, hps <= 0, kontrak <= 0))
     plausible = ~or_(high, low, nonpositive)
-    # Savings are subtracted only between two positive amounts (a CASE, whose order
-    # PostgreSQL keeps, unlike an AND's): HPS minus a contract value near the largest
-    # negative integer would pass PostgreSQL's bigint and fail the load.
+    # Savings are subtracted only between two positive amounts, checked in a CASE, whose
+    # order PostgreSQL keeps: a difference past its bigint would fail the load (the amount
+    # limit in clean.SEN_LIMIT keeps new rows far from that; older databases may not be).
     positive_hps, positive_pagu = (hps > 0) & (kontrak > 0), (pagu > 0) & (kontrak > 0)
     base = case((high_hps, _text("HPS")), else_=_text("pagu"))
     ratio = case((high_hps, _ratio(kontrak, hps)), else_=_ratio(kontrak, pagu))
