@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 EMPTY = {"", "null", "none", "nan", "nat", "-", "--", "—", "n/a", "#n/a", "tidak ada"}
 # Text that means "no value yet" rather than a broken number.
@@ -250,14 +251,29 @@ def text_series(series: pd.Series) -> pd.Series:
     odd = _contains(text, f"[<&]|{_ODD_SPACE}")
     if odd.any():
         text[odd] = _unusual_text(text[odd])
-    text = text.str.strip()
-    empty = text.isna() | text.str.lower().isin(EMPTY)
+    # Arrow's kernels on the column itself: the ones .str.strip(), .str.lower() and .isin()
+    # run, without pandas' fixed cost around each call (a small file's text column in half
+    # the time).
+    stripped = pc.utf8_trim_whitespace(_cells(text))
+    empty = pc.or_kleene(pc.is_null(stripped), pc.is_in(pc.utf8_lower(stripped),
+                                                        value_set=_EMPTY_CELLS.cast(stripped.type)))
     # Stays an Arrow-backed column (missing = NaN): a third of the memory of Python strings.
-    return text.mask(empty.fillna(True).astype(bool))
+    return pd.Series(pd.array(pc.if_else(empty, None, stripped), dtype=STR), index=text.index)
+
+
+_EMPTY_CELLS = pa.array(sorted(EMPTY), pa.large_string())
+
+
+def _cells(text: pd.Series) -> pa.ChunkedArray:
+    """An Arrow-backed text column's own Arrow data (no copy)."""
+    cells = pa.array(text.array)
+    return cells if isinstance(cells, pa.ChunkedArray) else pa.chunked_array([cells])
 
 
 def _contains(text: pd.Series, pattern: str) -> pd.Series:
-    return text.str.contains(pattern, regex=True).fillna(False).astype(bool)
+    """Which cells of an Arrow-backed text column PATTERN (spelled for RE2) matches."""
+    found = pc.match_substring_regex(_cells(text), pattern).fill_null(False)
+    return pd.Series(found.to_numpy(), index=text.index, dtype=bool)
 
 
 def _unusual_text(text: pd.Series) -> pd.Series:

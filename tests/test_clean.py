@@ -123,6 +123,23 @@ def test_text_loses_html_and_extra_space():
     assert clean_text("  ") is None
 
 
+def test_text_columns_are_cleaned_as_clean_text_cleans_each_cell():
+    """The vectorised path gives what clean_text gives, cell by cell: every empty form, any
+    case, Unicode spaces, markup, numbers and missing values, at any index."""
+    from etl.clean import STR, text_series
+
+    cells = ["Pembangunan Jalan", "  Rehab  Gedung ", "null", "NULL", " None ", "-", "--", "—",
+             "N/A", "#n/a", "Tidak Ada", "nan", "NaT", "", "   ", "\u00a0", "\u00a0Paket\u00a0",
+             "Belanja <b>ATK</b>", "A &amp; B", "<br>", "x\u2003y", "tab\there", "baris\nbaru",
+             "a\u3000b", "\x1cpemisah", "\u0085x", "İstanbul", "ΣΑΣ", "\u200btanpa lebar", 12345,
+             12.5, None, np.nan, pd.NA]
+    got = text_series(pd.Series(cells, index=range(100, 100 + len(cells)), dtype=object))
+    assert got.dtype == STR and got.index.tolist() == list(range(100, 100 + len(cells)))
+    assert [None if pd.isna(v) else v for v in got] == [clean_text(c) for c in cells]
+    # A no-value form with a run of spaces is empty too once its spaces are made one.
+    assert text_series(pd.Series(["tidak  ada", "Tidak\u00a0ada "])).isna().all()
+
+
 def test_codes_keep_64_bit_ids_exact():
     assert clean_code(10018467000) == "10018467000"
     assert clean_code(4333194.0) == "4333194"
