@@ -258,7 +258,8 @@ def text_series(series: pd.Series) -> pd.Series:
     empty = pc.or_kleene(pc.is_null(stripped), pc.is_in(pc.utf8_lower(stripped),
                                                         value_set=_EMPTY_CELLS.cast(stripped.type)))
     # Stays an Arrow-backed column (missing = NaN): a third of the memory of Python strings.
-    return pd.Series(pd.array(pc.if_else(empty, None, stripped), dtype=STR), index=text.index)
+    return pd.Series(pd.array(pc.if_else(empty, None, stripped), dtype=STR), index=text.index,
+                     name=series.name)
 
 
 _EMPTY_CELLS = pa.array(sorted(EMPTY), pa.large_string())
@@ -273,7 +274,7 @@ def _cells(text: pd.Series) -> pa.ChunkedArray:
 def _contains(text: pd.Series, pattern: str) -> pd.Series:
     """Which cells of an Arrow-backed text column PATTERN (spelled for RE2) matches."""
     found = pc.match_substring_regex(_cells(text), pattern).fill_null(False)
-    return pd.Series(found.to_numpy(), index=text.index, dtype=bool)
+    return pd.Series(found.to_numpy(), index=text.index, dtype=bool, name=text.name)
 
 
 def _unusual_text(text: pd.Series) -> pd.Series:

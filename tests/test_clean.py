@@ -133,8 +133,10 @@ def test_text_columns_are_cleaned_as_clean_text_cleans_each_cell():
              "Belanja <b>ATK</b>", "A &amp; B", "<br>", "x\u2003y", "tab\there", "baris\nbaru",
              "a\u3000b", "\x1cpemisah", "\u0085x", "İstanbul", "ΣΑΣ", "\u200btanpa lebar", 12345,
              12.5, None, np.nan, pd.NA]
-    got = text_series(pd.Series(cells, index=range(100, 100 + len(cells)), dtype=object))
+    got = text_series(pd.Series(cells, index=range(100, 100 + len(cells)), dtype=object,
+                                name="nama_paket"))
     assert got.dtype == STR and got.index.tolist() == list(range(100, 100 + len(cells)))
+    assert got.name == "nama_paket"
     assert [None if pd.isna(v) else v for v in got] == [clean_text(c) for c in cells]
     # A no-value form with a run of spaces is empty too once its spaces are made one.
     assert text_series(pd.Series(["tidak  ada", "Tidak\u00a0ada "])).isna().all()
