@@ -231,14 +231,12 @@ SHOWN_ONLY = ("rup_code", "package_code", "klpd_kind", "lpse_code", "lpse_name",
               "location_raw", "precision_lost", "region_evidence")
 
 
-def shown_only_statistics(table_name: str = "packages") -> DDL:
-    """No statistics of SHOWN_ONLY's columns in TABLE_NAME (packages, or the loader's new
-    table that replaces it: CREATE TABLE ... LIKE does not copy statistics targets)."""
+def no_statistics(table_name: str, columns: tuple[str, ...]) -> DDL:
+    """No statistics of COLUMNS in TABLE_NAME (also for the loader's new packages table that
+    replaces the old one: CREATE TABLE ... LIKE does not copy statistics targets)."""
     return DDL(f"ALTER TABLE {table_name} "
-               + ", ".join(f"ALTER COLUMN {name} SET STATISTICS 0" for name in SHOWN_ONLY))
+               + ", ".join(f"ALTER COLUMN {name} SET STATISTICS 0" for name in columns))
 
-
-event.listen(packages, "after_create", shown_only_statistics().execute_if(dialect="postgresql"))
 
 # Savings pre-aggregated per combination of the dashboard's filters: the loader keeps it current
 # (per budget year and kind it touched), so that a chart at a million packages reads a few
@@ -286,6 +284,14 @@ savings_cube = _cube("savings_cube", CUBE_DIMENSIONS)
 province_cube = _cube("province_cube", tuple(d for d in CUBE_DIMENSIONS if d != "regency_code"))
 # Finest first: the loader fills each from the one before it.
 CUBES = (satker_cube, savings_cube, province_cube)
+
+# Columns PostgreSQL keeps no statistics of, per table: packages' SHOWN_ONLY, and the cubes'
+# measures, which statements only sum (the ANALYZEs of a load at 100k packages: work-unit
+# cube 0.14 s instead of 0.20 s, regency cube 0.08 s instead of 0.12 s).
+NO_STATISTICS = {packages.name: SHOWN_ONLY, **{t.name: CUBE_MEASURES for t in CUBES}}
+for _table in (packages, *CUBES):
+    event.listen(_table, "after_create", no_statistics(_table.name, NO_STATISTICS[_table.name])
+                 .execute_if(dialect="postgresql"))
 
 # Why packages are out of the totals, counted per filter combination: a package that has
 # pagu and nilai kontrak but is excluded counts once under each excluding flag it carries.
@@ -429,13 +435,16 @@ def _owned(conn, names) -> set[str]:
                                     {"names": list(names)}).scalars())
 
 
-def _has_statistics(conn) -> bool:
-    """Whether PostgreSQL keeps statistics of any of packages' SHOWN_ONLY columns (a
+def _keeping_statistics(conn) -> set[str]:
+    """The tables of which PostgreSQL keeps statistics of any NO_STATISTICS column (in a
     database made before them)."""
-    return conn.exec_driver_sql("""
-        SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'packages'::regclass
-                       AND attname = ANY(%(columns)s) AND attstattarget IS DISTINCT FROM 0)""",
-                                {"columns": list(SHOWN_ONLY)}).scalar()
+    return set(conn.exec_driver_sql("""
+        SELECT DISTINCT c.relname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        WHERE c.relnamespace = current_schema()::regnamespace
+          AND c.relname || '.' || a.attname = ANY(%(columns)s)
+          AND a.attstattarget IS DISTINCT FROM 0""", {"columns": [
+        f"{table}.{column}" for table, columns in NO_STATISTICS.items() for column in columns]})
+        .scalars())
 
 
 def _compare_codes_bytewise(conn, owned: set[str]) -> None:
@@ -574,8 +583,8 @@ def create_schema(engine, refreshing: bool = False) -> None:
                         index.create(conn)
         if conn.dialect.name == "postgresql":
             _drop_load_foreign_keys(conn, owned)
-            if "packages" in owned and _has_statistics(conn):
-                conn.execute(shown_only_statistics())
+            for name in sorted(_keeping_statistics(conn) & owned):
+                conn.execute(no_statistics(name, NO_STATISTICS[name]))
         if "regions" not in before or "regions" in owned:
             _current_regions(conn, refreshing)
         new_cubes = {t.name for t in (*CUBES, flag_cube)} - before | upgraded

@@ -510,28 +510,36 @@ def test_a_reader_waiting_on_the_new_packages_table_reads_it(db_url, tmp_path, m
 
 
 @POSTGRESQL_ONLY
-def test_postgresql_keeps_no_statistics_of_columns_that_are_only_shown(engine, tmp_path):
-    from etl.schema import SHOWN_ONLY, create_schema
+def test_postgresql_keeps_no_statistics_of_columns_that_are_only_shown_or_summed(engine,
+                                                                                 tmp_path):
+    from etl.schema import CUBE_MEASURES, CUBES, SHOWN_ONLY, create_schema
 
-    def targets():
+    def targets(table="packages"):
         with engine.connect() as conn:
             return dict(conn.exec_driver_sql(
                 # (PostgreSQL 17 gives a column with the default target NULL.)
                 "SELECT attname, COALESCE(attstattarget, -1) FROM pg_attribute WHERE attnum > 0 "
-                "AND attrelid = 'packages'::regclass AND NOT attisdropped").all())
+                f"AND attrelid = '{table}'::regclass AND NOT attisdropped").all())
 
     assert {targets()[name] for name in SHOWN_ONLY} == {0}
     assert targets()["year"] == targets()["name"] == -1
+    for cube in CUBES:
+        assert {targets(cube.name)[name] for name in CUBE_MEASURES} == {0}, cube.name
+        assert targets(cube.name)["year"] == targets(cube.name)["province_code"] == -1
     load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])  # into a new table
     assert {targets()[name] for name in SHOWN_ONLY} == {0}
     seen = studied(engine, "packages")
     assert {"year", "kind", "code", "province_code", "pagu", "kontrak"} <= seen
     assert not seen & set(SHOWN_ONLY)
+    for cube in CUBES:  # every dimension, no measure
+        assert studied(engine, cube.name) == {c.name for c in cube.columns} - {*CUBE_MEASURES}
     # A database made before: its statistics targets are set when the loader opens it.
     with engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE packages ALTER COLUMN winner_name SET STATISTICS -1")
+        conn.exec_driver_sql("ALTER TABLE savings_cube ALTER COLUMN pagu SET STATISTICS -1")
     create_schema(engine)
     assert targets()["winner_name"] == 0 and targets()["year"] == -1
+    assert targets("savings_cube")["pagu"] == 0 and targets("savings_cube")["year"] == -1
 
 
 @POSTGRESQL_ONLY
