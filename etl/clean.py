@@ -95,6 +95,10 @@ def parse_money(value) -> tuple[int | None, bool]:
             raise BadValue(f"bukan angka: {float(value)!r}")  # "inf", not "np.float64(inf)"
         return _to_sen(Decimal(repr(float(value)))), False
     if isinstance(value, Decimal):
+        if value.is_nan():  # missing, as a float NaN
+            return None, False
+        if value.is_infinite():
+            raise BadValue(f"bukan angka: {value}")
         return _to_sen(value), False
     return _parse_money_text(str(value))
 

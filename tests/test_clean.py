@@ -32,9 +32,22 @@ def test_money_forms(raw, sen, lost):
 
 
 @pytest.mark.parametrize("raw", [None, "", "null", "NULL", "-", "  ", "Nilai Kontrak belum dibuat",
-                                 float("nan")])
+                                 float("nan"), Decimal("NaN")])
 def test_money_empty_forms(raw):
     assert parse_money(raw) == (None, False)
+
+
+@pytest.mark.parametrize("raw, message", [
+    (float("inf"), "bukan angka: inf"), (float("-inf"), "bukan angka: -inf"),
+    (Decimal("Infinity"), "bukan angka: Infinity"),
+    (Decimal("-Infinity"), "bukan angka: -Infinity"),
+    (Decimal("1E+400"), "terlalu besar untuk nilai rupiah (Rp1.000 triliun atau lebih): 1E+400"),
+    ("1,5E+400", "terlalu besar untuk nilai rupiah (Rp1.000 triliun atau lebih): 1.5E+400"),
+])
+def test_money_that_is_no_amount_says_why(raw, message):
+    with pytest.raises(BadValue) as raised:
+        parse_money(raw)
+    assert str(raised.value) == message
 
 
 @pytest.mark.parametrize("raw", ["abc", "12abc", "Rp xx", "1.2.3,4,5x"])
