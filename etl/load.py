@@ -72,7 +72,6 @@ SOURCES = schema.sen_view(schema.package_sources)
 PACKAGES = schema.sen_view(schema.packages)
 CONTRACTS = schema.sen_view(schema.contracts)
 KEYS = schema.load_keys
-UNITS = schema.load_units
 # The packages every file of a load changed (in a first load: listed), once under this id
 # in load_keys.
 LOAD_WIDE = -1
@@ -800,38 +799,14 @@ def publish(conn: Connection, load_ids: list[int]) -> None:
 
 def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) -> None:
     """Re-merge, re-flag and replace, as updated by LOAD_ID, the packages listed in load_keys
-    under LISTED (by default LOAD_ID), and bring the savings cubes up to date for the groups
-    they were and are in (after a bulk load: for the budget years and kinds)."""
+    under LISTED (by default LOAD_ID), and bring the savings cube up to date for the budget
+    years and kinds they were and are in."""
     listed = load_id if listed is None else listed
     count = _count_listed(conn, listed)
-    bulk = _is_bulk(conn, count)
     years_before = _years_kinds(conn, listed, PACKAGES)
-    units = None if bulk else _list_units(conn, listed, PACKAGES)
-    target = _replace_packages(conn, load_id, listed, bulk)
-    if units is not None:
-        _list_units(conn, listed, target)
-    refresh_cube(conn, _touched_pairs(conn, listed, count, target, years_before), target, units)
-    if units is not None:
-        conn.execute(delete(units))
+    target = _replace_packages(conn, load_id, listed, count)
+    refresh_cube(conn, _touched_pairs(conn, listed, count, target, years_before), target)
     _swap_in(conn, target, listed)
-
-
-def _is_bulk(conn: Connection, listed_count: int) -> bool:
-    """Whether a load rewrites a large share of the stored packages (BULK_SHARE)."""
-    stored = conn.execute(select(func.count()).select_from(PACKAGES)).scalar()
-    return listed_count >= BULK_SHARE * stored
-
-
-def _list_units(conn: Connection, listed: int, table: Table) -> Table:
-    """Add to load_units, and return it, the work-unit cube groups of TABLE's packages listed
-    under LISTED. When a load is not BULK, the cube rows of those groups alone are summed
-    again, not those of whole budget years and kinds: a file of 800 packages into a
-    national database took 0.93 s instead of 1.6 s on SQLite, 2.45 s instead of 3.5-3.9 s
-    on PostgreSQL."""
-    names = [c.name for c in UNITS.columns]
-    conn.execute(insert(UNITS).from_select(names, select(*(table.c[n] for n in names))
-                                           .where(_keyed(table, listed)).distinct()))
-    return UNITS
 
 
 def _touched_pairs(conn: Connection, listed: int, count: int, target: Table,
@@ -846,13 +821,13 @@ def _touched_pairs(conn: Connection, listed: int, count: int, target: Table,
     return before | _years_kinds(conn, listed, target)
 
 
-def _replace_packages(conn: Connection, load_id: int, listed: int, bulk: bool) -> Table:
-    """Write the listed packages' merge and flags (BULK: a large share, see _is_bulk);
-    returns the table they are in (see _packages_target)."""
+def _replace_packages(conn: Connection, load_id: int, listed: int, count: int) -> Table:
+    """Write the COUNT listed packages' merge and flags; returns the table they are in (see
+    _packages_target)."""
     _analyze(conn, KEYS)
     _analyze_sources(conn)
     _delete_listed(conn, schema.package_flags, listed)
-    with _packages_target(conn, listed, bulk) as target:
+    with _packages_target(conn, listed, count) as target:
         m = merged_select(listed).subquery("merged")
         # Each package is written with its verdict: setting it afterwards would write every
         # flagged row, and on PostgreSQL each of its index entries, a second time.
@@ -889,16 +864,18 @@ def _flag(conn: Connection, load_id: int, target: Table) -> None:
 
 
 @contextmanager
-def _packages_target(conn: Connection, listed: int, bulk: bool):
-    """The table the packages listed under LISTED are written into, with their old rows out
-    of the way; its indexes are complete when the block ends. When a load rewrites a large
-    share of the packages (BULK), indexes are built once after the rows are in: one sort
-    each instead of a million random inserts.
+def _packages_target(conn: Connection, listed: int, listed_count: int):
+    """The table the LISTED_COUNT packages listed under LISTED are written into, with their
+    old rows out of the way; its indexes are complete when the block ends. When a load
+    rewrites a large share of the packages (BULK_SHARE), indexes are built once after the
+    rows are in: one sort each instead of a million random inserts.
     - SQLite: packages itself, its secondary indexes dropped meanwhile.
     - PostgreSQL: a new table, the other packages copied into it, which _swap_in puts in
       place of packages at the very end. Dropping indexes would lock readers out for the
       whole publish; keeping seven current row by row took 49.5 s of a 120 s national load.
     - Otherwise packages itself, as it is."""
+    stored = conn.execute(select(func.count()).select_from(PACKAGES)).scalar()
+    bulk = listed_count >= BULK_SHARE * stored
     if bulk and conn.dialect.name == "postgresql" and _swappable(conn):
         shadow = _shadow_table(conn, listed)
         yield shadow
@@ -1009,11 +986,10 @@ def _years_kinds(conn: Connection, load_id: int, table: Table) -> set[tuple]:
 
 
 def refresh_cube(conn: Connection, years_kinds: set[tuple] | None,
-                 packages: Table = PACKAGES, units: Table | None = None) -> None:
+                 packages: Table = PACKAGES) -> None:
     """Recompute the savings cubes' rows of these (budget year, kind) pairs (or of
-    EVERY_PAIR), and of those only the groups of UNITS (work-unit cube keys) when given:
-    the work-unit cube from PACKAGES (the table or the one about to replace it) in one
-    pass, each coarser cube from the one before it."""
+    EVERY_PAIR): the regency cube from PACKAGES (the table or the one about to replace it)
+    in one pass, the province cube from the regency cube."""
     if years_kinds is not EVERY_PAIR and not years_kinds:
         return
     source = packages.c
@@ -1026,36 +1002,31 @@ def refresh_cube(conn: Connection, years_kinds: set[tuple] | None,
     for table in schema.CUBES:
         cube = schema.sen_view(table)
         dims = [cube.c[c.name] for c in table.columns if c.name not in schema.CUBE_MEASURES]
-        names = [d.name for d in dims]
-        conn.execute(delete(cube).where(*_in_pairs(cube.c, years_kinds),
-                                        *_in_units(cube.c, names, units)))
+        conn.execute(delete(cube).where(*_in_pairs(cube.c, years_kinds)))
         conn.execute(insert(cube).from_select(
-            names + list(schema.CUBE_MEASURES),
-            select(*(source[n] for n in names), *measures)
+            [d.name for d in dims] + list(schema.CUBE_MEASURES),
+            select(*(source[d.name] for d in dims), *measures)
             .where(*_in_pairs(source, years_kinds,
-                              scan=table is schema.CUBES[0] and conn.dialect.name == "sqlite"),
-                   *_in_units(source, names, units))
-            .group_by(*(source[n] for n in names))))
+                              scan=table is schema.CUBES[0] and conn.dialect.name == "sqlite"))
+            .group_by(*(source[d.name] for d in dims))))
         # Each finer cube is the source of the next, coarser one: sums of sums.
         if table is not schema.CUBES[-1]:
             _analyze(conn, table)
         source = cube.c
         measures = [func.sum(source[m]) for m in schema.CUBE_MEASURES]
-    _refresh_flag_cube(conn, years_kinds, packages, units)
+    _refresh_flag_cube(conn, years_kinds, packages)
 
 
-def _refresh_flag_cube(conn: Connection, years_kinds: set[tuple] | None, packages: Table,
-                       units: Table | None) -> None:
+def _refresh_flag_cube(conn: Connection, years_kinds: set[tuple] | None, packages: Table) -> None:
     fc, f, pk = schema.flag_cube, schema.package_flags, packages.c
-    names = [c.name for c in fc.columns if c.name not in ("flag", "packages")]
-    dims = [pk[n] for n in names]
-    conn.execute(delete(fc).where(*_in_pairs(fc.c, years_kinds), *_in_units(fc.c, names, units)))
+    dims = [pk[c.name] for c in fc.columns if c.name not in ("flag", "packages")]
+    conn.execute(delete(fc).where(*_in_pairs(fc.c, years_kinds)))
     conn.execute(insert(fc).from_select(
-        names + ["flag", "packages"],
+        [d.name for d in dims] + ["flag", "packages"],
         select(*dims, f.c.flag, func.count())
         .select_from(packages.join(f, and_(f.c.kind == pk.kind, f.c.code == pk.code)))
-        .where(*_in_pairs(pk, years_kinds), *_in_units(pk, names, units), pk.excluded.is_(True),
-               pk.pagu.isnot(None), pk.kontrak.isnot(None), f.c.excludes.is_(True))
+        .where(*_in_pairs(pk, years_kinds), pk.excluded.is_(True), pk.pagu.isnot(None),
+               pk.kontrak.isnot(None), f.c.excludes.is_(True))
         .group_by(*dims, f.c.flag)))
 
 
@@ -1071,19 +1042,6 @@ def _in_pairs(c, years_kinds: set[tuple] | None, scan: bool = False) -> list:
     year, kind = (c.year + 0, c.kind + "") if scan else (c.year, c.kind)
     return [or_(*(and_(year.is_(None) if y is None else year == y, kind == k)
                   for y, k in sorted(years_kinds, key=lambda p: (p[0] is None, p))))]
-
-
-def _in_units(c, names: list[str], units: Table | None) -> list:
-    """The condition for rows of C in one of UNITS' groups, projected onto the columns NAMES:
-    none without UNITS. A missing value matches a missing value through a stand-in (-1, "")
-    that no real year or code takes; were one to, its group would only be summed again."""
-    if units is None:
-        return []
-
-    def key(cols):
-        return tuple_(*(func.coalesce(cols[n], -1 if n == "year" else "")
-                        if UNITS.c[n].nullable else cols[n] for n in names))
-    return [key(c).in_(select(*key(units.c).clauses).distinct())]
 
 
 def refresh_all_cubes(conn: Connection, packages: Table = PACKAGES) -> None:
@@ -1108,7 +1066,7 @@ def refresh(engine: Engine, aliases: list[dict] | None = None) -> int:
         conn.execute(delete(KEYS).where(KEYS.c.load_id == 0))
         listed = _written(conn, insert(KEYS).from_select(
             ["load_id", "kind", "code"], select(literal(0), PACKAGES.c.kind, PACKAGES.c.code)))
-        target = _replace_packages(conn, 0, 0, _is_bulk(conn, listed))
+        target = _replace_packages(conn, 0, 0, listed)
         refresh_all_cubes(conn, target)
         count = _count_keyed(conn, target, 0)
         _swap_in(conn, target, 0)

@@ -345,23 +345,11 @@ load_keys = Table(
 )
 
 
-# The work-unit cube's groups that a small load's packages were in and are in: the cube rows
-# it recomputes (the same temporary kind of table as load_keys).
-load_units = Table(
-    "load_units",
-    MetaData(),
-    *(Column(c.name, c.type, nullable=c.nullable) for c in satker_cube.columns
-      if c.name not in CUBE_MEASURES),
-    prefixes=["TEMPORARY"],
-)
-
-
 def create_work_tables(conn) -> None:
     """The temporary tables a load or refresh works with, on this connection."""
     from sqlalchemy.schema import CreateTable
 
-    for table in (load_keys, load_units):
-        conn.execute(CreateTable(table, if_not_exists=True))
+    conn.execute(CreateTable(load_keys, if_not_exists=True))
 
 # Users' own spellings of region names (hemat refresh --aliases FILE), on top of the shipped list.
 region_aliases = Table(

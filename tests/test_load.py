@@ -413,60 +413,6 @@ def test_cube_follows_loads_updates_and_refresh(engine, tmp_path):
     assert len(satker_summary(engine)) >= 1
 
 
-def _varied(n: int) -> list[dict]:
-    """N results spread over years, regions (one unresolved), work units (one without a
-    satker code) and contract states (none, plausible, flagged)."""
-    places = [("Jawa Barat", "Bandung (Kab.)"), ("Kalimantan Timur", "Nunukan (Kab.)"),
-              (None, None)]
-    rows = []
-    for i in range(n):
-        r = dict(RESULTS[i % 2], kd_tender=90_000_000 + i, kd_paket=80_000_000 + i,
-                 tahun_anggaran=2023 + i % 3, kd_satker=[None, "1.03.2.15", "2.01"][i % 3])
-        r["provinsi"], r["kabkota"] = places[i % 4 % 3]
-        if i % 5 == 0:
-            r["nilai_kontrak"] = None
-        elif i % 7 == 6:  # flagged (left out of the totals), all in one year and province
-            r.update(nilai_kontrak=r["hps"] * 2, tahun_anggaran=2022)
-            r["provinsi"], r["kabkota"] = places[1]
-        rows.append(r)
-    return rows
-
-
-def test_a_small_load_sums_again_only_the_cube_groups_it_touches(engine, tmp_path,
-                                                                  monkeypatch):
-    listed = []
-    monkeypatch.setattr(etl.load, "_list_units", lambda *a, _real=etl.load._list_units:
-                        listed.append(a[1]) or _real(*a))
-    rows = _varied(40)
-    load_paths(engine, [write_json(tmp_path / "all.json", rows)])
-    assert listed == []  # a first load sums every group
-    changed = [dict(rows[1], tahun_anggaran=2025, _event_date="2025-12-01"),  # another year
-               dict(rows[2], provinsi="Kalimantan Timur", kabkota="Nunukan (Kab.)"),
-               dict(rows[3], provinsi="Jawa Barat", kabkota="Bandung (Kab.)"),  # was unresolved
-               dict(rows[4], nilai_kontrak=rows[4]["hps"] * 2),  # flagged, left out
-               dict(rows[5], kd_satker="9.99"),  # had no satker code
-               dict(rows[7], nilai_kontrak=rows[7]["hps"] * 0.9, _event_date="2025-12-01"),
-               # new, in the flagged packages' year but another province
-               dict(rows[0], kd_tender=99_999_999, kd_paket=99_999_998, kd_satker="7.77",
-                    tahun_anggaran=2022)]
-    load_paths(engine, [write_json(tmp_path / "changed.json", changed)])
-    assert len(listed) == 2  # the groups before and after
-    assert_cube_matches_packages(engine)
-    assert year_of(engine, rows[1]) == 2025
-    back = [dict(rows[1], _event_date="2025-12-02"),
-            dict(rows[4], nilai_kontrak=rows[4]["hps"] * 0.8, _event_date="2025-12-02")]
-    load_paths(engine, [write_json(tmp_path / "back.json", back)])
-    assert len(listed) == 4
-    assert_cube_matches_packages(engine)
-    assert year_of(engine, rows[1]) == 2024
-
-
-def year_of(engine, row: dict) -> int:
-    p = schema.packages.c
-    with engine.connect() as conn:
-        return conn.execute(select(p.year).where(p.code == str(row["kd_tender"]))).scalar()
-
-
 @contextmanager
 def _load_held_after(monkeypatch, step: str, engine, files):
     """Run load_paths(ENGINE, FILES) in a thread and hold it, its transaction open, right
