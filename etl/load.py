@@ -908,7 +908,7 @@ def _shadow_table(conn: Connection, listed: int) -> Table:
     """A new, unindexed packages table holding every package not listed under LISTED."""
     conn.exec_driver_sql(f"CREATE TABLE {SHADOW} (LIKE {PACKAGES.name} INCLUDING DEFAULTS "
                          "INCLUDING CONSTRAINTS INCLUDING STORAGE)")
-    conn.execute(schema.no_statistics(SHADOW, schema.NO_STATISTICS[PACKAGES.name]))
+    conn.execute(schema.no_statistics(SHADOW, like=PACKAGES.name))
     shadow = PACKAGES.to_metadata(MetaData(), name=SHADOW)
     p, k = PACKAGES.c, KEYS.c
     listed_here = exists().where(k.load_id == listed, k.kind == p.kind, k.code == p.code)

@@ -231,11 +231,12 @@ SHOWN_ONLY = ("rup_code", "package_code", "klpd_kind", "lpse_code", "lpse_name",
               "location_raw", "precision_lost", "region_evidence")
 
 
-def no_statistics(table_name: str, columns: tuple[str, ...]) -> DDL:
-    """No statistics of COLUMNS in TABLE_NAME (also for the loader's new packages table that
-    replaces the old one: CREATE TABLE ... LIKE does not copy statistics targets)."""
-    return DDL(f"ALTER TABLE {table_name} "
-               + ", ".join(f"ALTER COLUMN {name} SET STATISTICS 0" for name in columns))
+def no_statistics(table_name: str, like: str | None = None) -> DDL:
+    """No statistics of the NO_STATISTICS columns of TABLE_NAME, or of LIKE for the loader's
+    new packages table that replaces it (CREATE TABLE ... LIKE does not copy statistics
+    targets)."""
+    return DDL(f"ALTER TABLE {table_name} " + ", ".join(
+        f"ALTER COLUMN {name} SET STATISTICS 0" for name in NO_STATISTICS[like or table_name]))
 
 
 # Savings pre-aggregated per combination of the dashboard's filters: the loader keeps it current
@@ -291,8 +292,8 @@ CUBES = (satker_cube, savings_cube, province_cube)
 # before, the statistics a measure already has stay, unused, until the cube is dropped.
 NO_STATISTICS = {packages.name: SHOWN_ONLY, **{t.name: CUBE_MEASURES for t in CUBES}}
 for _table in (packages, *CUBES):
-    event.listen(_table, "after_create", no_statistics(_table.name, NO_STATISTICS[_table.name])
-                 .execute_if(dialect="postgresql"))
+    event.listen(_table, "after_create",
+                 no_statistics(_table.name).execute_if(dialect="postgresql"))
 del _table
 
 # Why packages are out of the totals, counted per filter combination: a package that has
@@ -586,7 +587,7 @@ def create_schema(engine, refreshing: bool = False) -> None:
         if conn.dialect.name == "postgresql":
             _drop_load_foreign_keys(conn, owned)
             for name in sorted(_keeping_statistics(conn) & owned):
-                conn.execute(no_statistics(name, NO_STATISTICS[name]))
+                conn.execute(no_statistics(name))
         if "regions" not in before or "regions" in owned:
             _current_regions(conn, refreshing)
         new_cubes = {t.name for t in (*CUBES, flag_cube)} - before | upgraded
