@@ -18,7 +18,8 @@ from .pages import frame
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 # Callback answers after which what the app holds for good is set aside from garbage
-# collection: about three pages, by when every chart has loaded plotly's validators.
+# collection: about three pages, by when their answers have filled the app's caches
+# (SQLAlchemy's compiled statements, region names).
 WARM_CALLBACKS = 50
 
 # Everything is served by the app itself (no CDN, no web fonts), gzipped: government
@@ -53,7 +54,7 @@ def create_app(db_url: str | None = None) -> dash.Dash:
 
 def _freeze_when_warm(server) -> None:
     """Once the app has answered WARM_CALLBACKS callbacks, move every object alive (the
-    modules, the layout, plotly's validators: about 130,000 objects) out of the cyclic
+    modules, the layout: about 100,000 objects) out of the cyclic
     garbage collector's reach. Each full collection would otherwise scan them all again: a
     pause of 40-125 ms at random in some callback (measured at 1M packages). Done after that
     answer has been sent, once per process (each gunicorn worker has its own). What requests

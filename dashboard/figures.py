@@ -3,11 +3,15 @@
 Pure functions of SummaryRows, so tests build them without a browser. Titles carry the unit
 and the period ("Penghematan per provinsi, 2023–2025 (Rp miliar)"); bar labels are short
 Indonesian numbers and the hover shows the full value to the sen.
+
+Figures are plain dicts in plotly's JSON form, with the template plotly.graph_objects would
+add: building a go.Figure validated every property on each answer, 8-23 ms of a chart
+callback's 12-50 ms. Tests check that plotly accepts each figure and would send it unchanged.
 """
 
+import json
 from decimal import Decimal
-
-import plotly.graph_objects as go
+from importlib import resources
 
 from . import format as fmt
 from .i18n import t
@@ -20,6 +24,9 @@ GRID = "#d9d9d9"
 FONT = ('system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Liberation Sans", '
         "Arial, sans-serif")
 BAR_HEIGHT = 46  # two lines of tick text: name and value
+# plotly's default template, which go.Figure puts in every figure's layout (read once).
+TEMPLATE = json.loads((resources.files("plotly") / "package_data/templates/plotly.json")
+                      .read_text(encoding="utf-8"))
 
 
 def savings_of(row, basis: str) -> Decimal:
@@ -74,18 +81,23 @@ def _trace_data(rows, labels, targets, lang, basis):
     return scaled, text, custom, colors, unit_index
 
 
-def _layout(fig: go.Figure, lang: str, height: int) -> None:
-    """The page heads a chart with its title (chart_title), so the figure has none."""
-    fig.update_layout(
-        font={"family": FONT, "size": 14, "color": INK},
-        separators=",." if lang != "en" else ".,",
-        plot_bgcolor="white", paper_bgcolor="white", height=height, showlegend=False,
-        margin={"l": 8, "r": 16, "t": 12, "b": 48}, hoverlabel={"font": {"size": 14}},
-        dragmode=False,
-    )
+def _figure(bar: dict, lang: str, height: int, xaxis: dict, yaxis: dict) -> dict:
+    """One bar trace and the layout every chart shares. The page heads a chart with its
+    title (chart_title), so the figure has none."""
+    return {"data": [{"type": "bar", **bar}], "layout": {
+        "template": TEMPLATE, "font": {"family": FONT, "size": 14, "color": INK},
+        "separators": ",." if lang != "en" else ".,",
+        "plot_bgcolor": "white", "paper_bgcolor": "white", "height": height, "showlegend": False,
+        "margin": {"l": 8, "r": 16, "t": 12, "b": 48}, "hoverlabel": {"font": {"size": 14}},
+        "dragmode": False, "xaxis": xaxis, "yaxis": yaxis}}
 
 
-def ranked_bars(rows, labels, targets, lang: str, basis: str) -> go.Figure:
+def _savings_axis(lang: str, unit_index: int) -> dict:
+    return {"title": {"text": t("axis_savings", lang, unit=fmt.unit_word(unit_index, lang))},
+            "gridcolor": GRID, "zerolinecolor": INK, "fixedrange": True}
+
+
+def ranked_bars(rows, labels, targets, lang: str, basis: str) -> dict:
     """Horizontal bars of savings, in the order given (largest first at the top).
 
     Each bar's value is written under its name on the axis rather than beside the bar: there
@@ -93,28 +105,26 @@ def ranked_bars(rows, labels, targets, lang: str, basis: str) -> go.Figure:
     """
     scaled, text, custom, colors, unit_index = _trace_data(rows, labels, targets, lang, basis)
     ticks = [f"{label}<br><b>{value}</b>" for label, value in zip(labels, text, strict=True)]
-    fig = go.Figure(go.Bar(
-        x=scaled, y=list(range(len(rows))), orientation="h", marker_color=colors,
-        customdata=custom, hovertemplate=_hover(lang, basis)))
-    _layout(fig, lang, height=max(220, 110 + BAR_HEIGHT * len(rows)))
-    fig.update_xaxes(title_text=t("axis_savings", lang, unit=fmt.unit_word(unit_index, lang)),
-                     gridcolor=GRID, zerolinecolor=INK, fixedrange=True)
-    fig.update_yaxes(autorange="reversed", automargin=True, fixedrange=True, ticksuffix="  ",
-                     tickmode="array", tickvals=list(range(len(rows))), ticktext=ticks)
-    return fig
+    places = list(range(len(rows)))
+    bar = {"x": scaled, "y": places, "orientation": "h", "marker": {"color": colors},
+           "customdata": custom, "hovertemplate": _hover(lang, basis)}
+    return _figure(bar, lang, max(220, 110 + BAR_HEIGHT * len(rows)),
+                   _savings_axis(lang, unit_index),
+                   {"autorange": "reversed", "automargin": True, "fixedrange": True,
+                    "ticksuffix": "  ", "tickmode": "array", "tickvals": places,
+                    "ticktext": ticks})
 
 
-def year_bars(rows, labels, targets, lang: str, basis: str) -> go.Figure:
+def year_bars(rows, labels, targets, lang: str, basis: str) -> dict:
     """Vertical bars of savings per budget year, oldest first; values under each year."""
     scaled, text, custom, colors, unit_index = _trace_data(rows, labels, targets, lang, basis)
     ticks = [f"{label}<br><b>{value.replace(' (', '</b><br>(')}"
              for label, value in zip(labels, text, strict=True)]
-    fig = go.Figure(go.Bar(
-        x=list(range(len(rows))), y=scaled, marker_color=colors, customdata=custom,
-        hovertemplate=_hover(lang, basis)))
-    _layout(fig, lang, height=400)
-    fig.update_xaxes(title_text=t("axis_year", lang), fixedrange=True, tickmode="array",
-                     tickvals=list(range(len(rows))), ticktext=ticks, automargin=True)
-    fig.update_yaxes(title_text=t("axis_savings", lang, unit=fmt.unit_word(unit_index, lang)),
-                     gridcolor=GRID, zerolinecolor=INK, fixedrange=True)
-    return fig
+    places = list(range(len(rows)))
+    bar = {"x": places, "y": scaled, "marker": {"color": colors}, "customdata": custom,
+           "hovertemplate": _hover(lang, basis)}
+    return _figure(bar, lang, 400,
+                   {"title": {"text": t("axis_year", lang)}, "fixedrange": True,
+                    "tickmode": "array", "tickvals": places, "ticktext": ticks,
+                    "automargin": True},
+                   _savings_axis(lang, unit_index))
