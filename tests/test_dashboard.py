@@ -459,6 +459,13 @@ def test_packages_and_satker_tables(known):
     assert "Daftar paket, 2023–2024" in text
     assert "Menampilkan 1–2 dari 2 paket." in text
     assert "Paket T1" in text and "Rp1,0 miliar" in text
+    # Each amount short in its cell, with its full value to the sen on hover.
+    cells = find(block, lambda c: "money" in (getattr(c, "className", None) or ""))
+    assert [(type(c).__name__, c.children, c.title) for c in cells] == [
+        ("Td", "Rp1,0 miliar", "Rp1.000.000.000,00"), ("Td", "Rp1,0 miliar", "Rp950.000.000,50"),
+        ("Td", "Rp900,0 juta", "Rp900.000.000,25"), ("Span", "Rp100,0 juta", "Rp99.999.999,75"),
+        ("Td", "Rp50,0 juta", "Rp50.000.000,00"), ("Td", "Rp48,0 juta", "Rp48.000.000,00"),
+        ("Td", "Rp47,5 juta", "Rp47.500.000,00"), ("Span", "Rp2,5 juta", "Rp2.500.000,00")]
     satker = build_slot(known, "table", "satker", state, meta)
     links = find(satker, lambda c: isinstance(c, dcc.Link))
     assert links[0].href == "/kabkota/32.04?satker=D1%3AS1#paket"
