@@ -62,7 +62,7 @@ def make_message(title: str, text: str, *extra, kind: str = "info"):
 
 
 def money(value, lang: str, cls: str = ""):
-    """Short rupiah with the full value on hover and for screen readers."""
+    """Short rupiah with the full value on hover."""
     if value is None:
         return html.Span("–", className=f"money {cls}".strip())
     return html.Span(fmt.rupiah_short(value, lang), title=fmt.rupiah_full(value, lang),

@@ -440,7 +440,9 @@ def test_figure_functions_carry_unit_and_period():
     assert chart_title("chart_year", "id", "pagu", "2024", [row]) \
         == "Penghematan per tahun anggaran, 2024 (Rp miliar)"
     fig = plotly_figure(year_bars([row], ["2024"], [None], "id", "pagu"))
-    assert fig.layout.template.layout.colorway  # plotly's default look, as before
+    # plotly's stock look, as go.Figure gave it before (unless a program changed the default)
+    assert json.loads(pio.to_json(fig))["layout"]["template"] == json.loads(
+        pio.json.to_json_plotly(pio.templates["plotly"]))
     assert fig.layout.separators == ",."
     assert fig.layout.xaxis.ticktext == ("2024<br><b>Rp200,0 miliar</b><br>(13,3%)",)
     assert fig.layout.yaxis.title.text == "Penghematan (Rp miliar)"
@@ -459,14 +461,26 @@ def test_packages_and_satker_tables(known):
     assert "Daftar paket, 2023–2024" in text
     assert "Menampilkan 1–2 dari 2 paket." in text
     assert "Paket T1" in text and "Rp1,0 miliar" in text
-    # Each amount short in its cell, with its full value to the sen on hover.
+    # Each amount short in its cell, right-aligned, with its full value to the sen on hover.
     cells = find(block, lambda c: "money" in (getattr(c, "className", None) or ""))
-    assert [(type(c).__name__, c.children, c.title) for c in cells] == [
-        ("Td", "Rp1,0 miliar", "Rp1.000.000.000,00"), ("Td", "Rp1,0 miliar", "Rp950.000.000,50"),
-        ("Td", "Rp900,0 juta", "Rp900.000.000,25"), ("Span", "Rp100,0 juta", "Rp99.999.999,75"),
-        ("Td", "Rp50,0 juta", "Rp50.000.000,00"), ("Td", "Rp48,0 juta", "Rp48.000.000,00"),
-        ("Td", "Rp47,5 juta", "Rp47.500.000,00"), ("Span", "Rp2,5 juta", "Rp2.500.000,00")]
+    assert [(type(c).__name__, c.className, c.children, c.title) for c in cells] == [
+        ("Td", "num money", "Rp1,0 miliar", "Rp1.000.000.000,00"),
+        ("Td", "num money", "Rp1,0 miliar", "Rp950.000.000,50"),
+        ("Td", "num money", "Rp900,0 juta", "Rp900.000.000,25"),
+        ("Span", "money", "Rp100,0 juta", "Rp99.999.999,75"),
+        ("Td", "num money", "Rp50,0 juta", "Rp50.000.000,00"),
+        ("Td", "num money", "Rp48,0 juta", "Rp48.000.000,00"),
+        ("Td", "num money", "Rp47,5 juta", "Rp47.500.000,00"),
+        ("Span", "money", "Rp2,5 juta", "Rp2.500.000,00")]
+    # The savings cell holds the amount and its rate, nothing around them.
+    savings_cells = find(block, lambda c: isinstance(c, html.Td) and isinstance(c.children, list))
+    assert [[type(x).__name__ for x in c.children] for c in savings_cells] == [
+        ["Span", "str", "Small"], ["Span", "str", "Small"]]
     satker = build_slot(known, "table", "satker", state, meta)
+    cells = find(satker, lambda c: isinstance(c, html.Td))
+    assert [(c.className, c.children, getattr(c, "title", None)) for c in cells[1:4]] == [
+        ("num money", "Rp102,5 juta", "Rp102.499.999,75"), ("num", "9,8%", None),
+        ("num money", "Rp947,5 juta", "Rp947.500.000,25")]
     links = find(satker, lambda c: isinstance(c, dcc.Link))
     assert links[0].href == "/kabkota/32.04?satker=D1%3AS1#paket"
     flagged = build_slot(known, "table", "packages",
