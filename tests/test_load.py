@@ -4,6 +4,7 @@ import copy
 import itertools
 import json
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -411,6 +412,97 @@ def test_cube_follows_loads_updates_and_refresh(engine, tmp_path):
     assert total(engine).excluded == 1
     assert excluded_reasons(engine) == [{"flag": "kontrak_sangat_tinggi", "packages": 1}]
     assert len(satker_summary(engine)) >= 1
+
+
+# Places and buyers random packages are drawn from: resolvable regencies, a province alone,
+# a place nothing resolves and a ministry (no province), units without a satker code: so
+# that missing dimensions are summed too.
+PLACES = [("Jawa Barat", "Bandung (Kab.)"), ("Jawa Barat", "Bogor (Kota)"),
+          ("Kalimantan Selatan", "Banjar (Kab.)"), ("Kalimantan Selatan", None),
+          ("Atlantis", "Tidak Ada")]
+UNITS = [("D107", "Kab. Bandung", "1.03.2.15"), ("D107", "Kab. Bandung", "1.01.0.00"),
+         ("D63", "Prov. Kalimantan Selatan", "3.01"), ("D63", "Prov. Kalimantan Selatan", None),
+         ("K25", "Kementerian Contoh", "459")]
+METHODS = ["Tender", "Pengadaan Langsung", "Penunjukan Langsung", None]
+
+
+def _random_result(rng, code: int, kind: str, date: str) -> dict:
+    """A result row (tender or non-tender layout) with a random year, place, buyer, method
+    and amounts: one in eight implausible (contract far above HPS), one in six without a
+    contract."""
+    pagu = rng.randrange(100, 5000) * 1_000_000
+    hps = round(pagu * rng.uniform(0.9, 1.0), 2)
+    kontrak = None if rng.random() < 1 / 6 else round(
+        hps * (rng.uniform(2, 3) if rng.random() < 1 / 8 else rng.uniform(0.7, 1.0)), 2)
+    (province, regency), (klpd, klpd_name, satker) = rng.choice(PLACES), rng.choice(UNITS)
+    row = dict(RESULTS[0], kd_paket=code, kd_rup_paket=str(code), nama_paket=f"Paket {code}",
+               tahun_anggaran=rng.choice((2023, 2024, 2025)), kd_klpd=klpd,
+               nama_klpd=klpd_name, kd_satker=satker, pagu=pagu, hps=hps,
+               nilai_penawaran=kontrak, nilai_terkoreksi=kontrak, nilai_negosiasi=kontrak,
+               nilai_kontrak=kontrak, provinsi=province, kabkota=regency,
+               _event_date=date)
+    code_column = row.pop("kd_tender") and ("kd_tender" if kind == "tender" else "kd_nontender")
+    row[code_column] = code
+    if kind == "non-tender":
+        row.update(mtd_pemilihan=rng.choice(METHODS), sumber_dana=rng.choice(("APBD", "APBN")),
+                   jenis_pengadaan=rng.choice(("Barang", "Pekerjaan Konstruksi")))
+    return row
+
+
+def _cube_rows(conn) -> dict:
+    return {t.name: sorted(map(repr, conn.execute(select(t)).all()))
+            for t in (*schema.CUBES, schema.flag_cube)}
+
+
+def _moved(rng, stated: dict, date: str) -> dict:
+    """A few packages of one budget year and kind, stated again in another year."""
+    year, kind = rng.choice(sorted({(r["tahun_anggaran"], k) for (k, _), r in stated.items()}))
+    keys = [key for key, r in stated.items() if key[0] == kind and r["tahun_anggaran"] == year]
+    to = rng.choice([y for y in (2023, 2024, 2025) if y != year])
+    return {key: dict(stated[key], tahun_anggaran=to, _event_date=date)
+            for key in rng.sample(keys, min(3, len(keys)))}
+
+
+def test_cubes_after_random_loads_are_what_summing_every_package_gives(engine, tmp_path):
+    """Rounds of loads that change random packages (year, place, buyer, method, amounts,
+    verdict), add some and state others again unchanged, in small and in bulk loads, or only
+    move a few packages from one budget year to another: after each, every cube row is what
+    recomputing the cubes from all packages gives."""
+    rng = random.Random(5)
+    stated = {}  # (kind, code) -> the row last loaded
+    for round_ in range(10):
+        date = f"2025-10-{round_ + 1:02d}"
+        if round_ % 3 == 2:
+            rows = _moved(rng, stated, date)
+        else:
+            share = 1.0 if round_ in (0, 6) else rng.choice((0.05, 0.15, 0.3))
+            changed = rng.sample(sorted(stated), int(len(stated) * share)) if stated else []
+            new = [(kind, 10_000 * round_ + i) for i, kind in
+                   enumerate(rng.choices(("tender", "non-tender"), k=120 if round_ == 0 else 8))]
+            rows = {key: _random_result(rng, key[1], key[0], date) for key in [*changed, *new]}
+            # Some packages stated again as they were: nothing of theirs changes.
+            others = sorted(set(stated) - set(rows))
+            rows.update({key: dict(stated[key], _event_date=date)
+                         for key in rng.sample(others, min(5, len(others)))})
+        stated.update(rows)
+        files = [write_json(tmp_path / f"{kind}-{round_}.json",
+                            [row for (k, _), row in rows.items() if k == kind])
+                 for kind in ("tender", "non-tender") if any(k == kind for k, _ in rows)]
+        results = load_paths(engine, files)
+        assert all(r.error is None for r in results), [r.error for r in results]
+        with engine.connect() as conn:  # recomputed, then rolled back
+            work = conn.begin()
+            kept = _cube_rows(conn)
+            etl.load.begin_work(conn)
+            etl.load.refresh_all_cubes(conn)
+            recomputed = _cube_rows(conn)
+            work.rollback()
+        assert kept == recomputed, f"round {round_}"
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.packages)).scalar() \
+            == len(stated)
+        cubes = _cube_rows(conn)
+    assert all(cubes.values()) and len(cubes["flag_cube"]) > 1
 
 
 @contextmanager
