@@ -61,12 +61,14 @@ def make_message(title: str, text: str, *extra, kind: str = "info"):
                     role="alert" if kind == "error" else "status")
 
 
-def money(value, lang: str, cls: str = ""):
-    """Short rupiah with the full value on hover."""
+def money(value, lang: str, cls: str = "", tag=html.Span):
+    """Short rupiah with the full value on hover, as a TAG element (a span, or a table
+    cell)."""
+    classes = f"{cls} money".strip()
     if value is None:
-        return html.Span("–", className=f"money {cls}".strip())
-    return html.Span(fmt.rupiah_short(value, lang), title=fmt.rupiah_full(value, lang),
-                     className=f"money {cls}".strip())
+        return tag("–", className=classes)
+    return tag(fmt.rupiah_short(value, lang), title=fmt.rupiah_full(value, lang),
+               className=classes)
 
 
 # ---- Header and language switch ---------------------------------------------------------
@@ -266,13 +268,9 @@ def _num(content):
 
 
 def _money_cell(value, lang: str):
-    """A cell of money as money() shows it, its hover on the cell itself: a span inside
-    each cell was a fifth of a page of packages' components (100 of 473), each built and
-    sent on every answer."""
-    if value is None:
-        return _num("–")
-    return html.Td(fmt.rupiah_short(value, lang), title=fmt.rupiah_full(value, lang),
-                   className="num money")
+    """A cell of money, its hover on the cell itself: a span inside each cell was a fifth of
+    a page of packages' components (100 of 473), each built and sent on every answer."""
+    return money(value, lang, "num", html.Td)
 
 
 def _table(caption: str, head: list[str], body: list, cls: str = ""):

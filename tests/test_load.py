@@ -48,8 +48,12 @@ def packages(engine, fields=None):
 def table_state(engine):
     """Every row of every table: what 'the database is untouched' compares."""
     with engine.connect() as conn:
-        return {t.name: sorted(map(repr, conn.execute(select(t)).all()))
-                for t in schema.metadata.sorted_tables}
+        return _rows(conn, schema.metadata.sorted_tables)
+
+
+def _rows(conn, tables) -> dict:
+    """Each of TABLES' rows, by table name, in an order that compares."""
+    return {t.name: sorted(map(repr, conn.execute(select(t)).all())) for t in tables}
 
 
 def wipe(engine):
@@ -441,8 +445,8 @@ def _random_result(rng, code: int, kind: str, date: str) -> dict:
                nilai_penawaran=kontrak, nilai_terkoreksi=kontrak, nilai_negosiasi=kontrak,
                nilai_kontrak=kontrak, provinsi=province, kabkota=regency,
                _event_date=date)
-    code_column = row.pop("kd_tender") and ("kd_tender" if kind == "tender" else "kd_nontender")
-    row[code_column] = code
+    del row["kd_tender"]
+    row["kd_tender" if kind == "tender" else "kd_nontender"] = code
     if kind == "non-tender":
         row.update(mtd_pemilihan=rng.choice(METHODS), sumber_dana=rng.choice(("APBD", "APBN")),
                    jenis_pengadaan=rng.choice(("Barang", "Pekerjaan Konstruksi")))
@@ -450,8 +454,7 @@ def _random_result(rng, code: int, kind: str, date: str) -> dict:
 
 
 def _cube_rows(conn) -> dict:
-    return {t.name: sorted(map(repr, conn.execute(select(t)).all()))
-            for t in (*schema.CUBES, schema.flag_cube)}
+    return _rows(conn, (*schema.CUBES, schema.flag_cube))
 
 
 def _moved(rng, stated: dict, date: str) -> dict:
