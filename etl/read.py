@@ -444,8 +444,22 @@ def _read_csv(path: Path) -> RawTable:
     try:
         frame = _parse_csv(path, options)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise ReadError(f"{path}: CSV rusak ({exc})") from exc
+        raise ReadError(f"{path}: CSV rusak: {_csv_problem(exc)}") from exc
     return RawTable(frame, layout, i + 1)
+
+
+def _csv_problem(exc: Exception) -> str:
+    """What pandas' parser found wrong, in the user's words, with what to do: its C engine's
+    line and row numbers count the file's physical lines (from 1) and rows (from 0)."""
+    text = str(exc)
+    if found := re.search(r"EOF inside string starting at row (\d+)", text):
+        return (f'tanda kutip (") yang dibuka di baris {int(found[1]) + 1} tidak pernah '
+                "ditutup. Perbaiki baris itu, atau unduh ulang ekspornya")
+    if found := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text):
+        expected, line, saw = found.groups()
+        return (f"baris {line} berisi {saw} kolom, padahal header berisi {expected}. "
+                "Perbaiki baris itu, atau unduh ulang ekspornya")
+    return f"{text}. Periksa berkasnya, atau unduh ulang ekspornya"
 
 
 def _parse_csv(path: Path, options: dict) -> pd.DataFrame:

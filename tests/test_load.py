@@ -272,6 +272,14 @@ BROKEN = {
                  d / "rusak.json", ["rusak.json", "bukan JSON"]),
     "cut_json": (lambda d: (d / "potong.json").write_text(json.dumps(RESULTS)[:900]) and
                  d / "potong.json", ["potong.json", "terpotong, unduh ulang"]),
+    "open_quote_csv": (lambda d: (d / "kutip.csv").write_text(
+        'kd_tender,nama_paket,pagu,nilai_kontrak\n1,Paket A,1000,900\n2,"Paket B,1000,900\n')
+        and d / "kutip.csv", ["kutip.csv", 'tanda kutip (") yang dibuka di baris 3 tidak '
+                              "pernah ditutup. Perbaiki baris itu, atau unduh ulang ekspornya"]),
+    "extra_cells_csv": (lambda d: (d / "lebih.csv").write_text(
+        "Rekap tender\nkd_tender,nama_paket,pagu,nilai_kontrak\n1,Paket A,1000,900\n"
+        "2,Paket B,1.000,00,900\n") and d / "lebih.csv",
+        ["lebih.csv", "baris 4 berisi 5 kolom, padahal header berisi 4"]),
 }
 
 
