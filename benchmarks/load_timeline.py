@@ -8,11 +8,12 @@ A load has two phases: the files phase (each file read, cleaned and written; the
 process and its preparing process both busy) and the publish (packages merged, flagged,
 indexed and summed into the cubes once, then the commit and the statistics). The statements
 come from SQLAlchemy's cursor events on the load's own engine (PostgreSQL's COPY is not one
-of them); the CPU from /proc, so this runs on Linux only.
+of them); the CPU from /proc (Linux only) and, for a process that has ended, getrusage.
 """
 
 import argparse
 import os
+import resource
 import sys
 import threading
 import time
@@ -106,6 +107,9 @@ class _Sampler:
 
     def __init__(self, postgres: bool, window: float):
         self.postgres, self.window, self.samples = postgres, window, []
+        # Each server process's last reading: one that has ended (an autovacuum worker, say)
+        # keeps the CPU it used.
+        self.server: dict[int, float] = {}
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -125,9 +129,18 @@ class _Sampler:
 
     def _sample(self) -> None:
         me = os.getpid()
-        server = sum(map(_cpu, _postgres_pids())) if self.postgres else 0.0
-        self.samples.append((time.perf_counter(), _cpu(me), sum(map(_cpu, _children(me))),
-                             server))
+        # The children still running, and those that have ended and been waited for (the
+        # preparing process, once the load has stopped its pool).
+        ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+        children = sum(map(_cpu, _children(me))) + ended.ru_utime + ended.ru_stime
+        self.samples.append((time.perf_counter(), _cpu(me), children, self._server()))
+
+    def _server(self) -> float:
+        if not self.postgres:
+            return 0.0
+        for pid in _postgres_pids():
+            self.server[pid] = max(self.server.get(pid, 0.0), _cpu(pid))
+        return sum(self.server.values())
 
     def rows(self, start: float) -> list[list]:
         out = []
