@@ -4,8 +4,8 @@ was, window by window.
     .venv/bin/python benchmarks/load_timeline.py --size 1M --format json --db sqlite
     .venv/bin/python benchmarks/load_timeline.py --db postgresql --paths exports/
 
-A load has two phases: the files phase (each file read, cleaned and written; the loading
-process and its preparing process both busy) and the publish (packages merged, flagged,
+A load has two phases: the files phase (each file read and cleaned by the preparing process
+while the loading process writes the one before) and the publish (packages merged, flagged,
 indexed and summed into the cubes once, then the commit and the statistics). The statements
 come from SQLAlchemy's cursor events on the load's own engine (PostgreSQL's COPY is not one
 of them); the CPU from /proc (Linux only) and, for a process that has ended, getrusage.
@@ -35,7 +35,7 @@ def main() -> int:
     p.add_argument("--paths", nargs="+", type=Path, help="load these exports instead of demo data")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="list statements that took at least this many seconds (default 0.5)")
-    p.add_argument("--window", type=float, default=5.0,
+    p.add_argument("--window", type=_positive, default=5.0,
                    help="seconds per line of the CPU table (default 5)")
     args = p.parse_args()
     c.header("load_timeline: one load's phases, slow statements and CPU")
@@ -49,24 +49,19 @@ def main() -> int:
     return 0
 
 
-def timeline(url: str, exports: list[Path], args, title: str) -> None:
-    from sqlalchemy import event
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
 
+
+def timeline(url: str, exports: list[Path], args, title: str) -> None:
     from etl.db import engine_from_url
     from etl.load import load_paths
 
     engine = engine_from_url(url)
-    statements, marks = [], {}
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before(conn, cursor, statement, parameters, context, executemany):
-        conn.info["started"] = time.perf_counter()
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _after(conn, cursor, statement, parameters, context, executemany):
-        started = conn.info.pop("started", None)
-        if started and time.perf_counter() - started >= args.threshold:
-            statements.append((started, time.perf_counter(), statement))
+    statements, marks = _slow_statements(engine, args.threshold), {}
 
     def progress(path, fraction) -> None:
         if path is None:  # every file is written: the publish begins
@@ -86,14 +81,35 @@ def timeline(url: str, exports: list[Path], args, title: str) -> None:
             [[f"{s - start:.1f}", f"{e - start:.1f}", f"{e - s:.1f}", _short(text)]
              for s, e, text in sorted(statements)],
             f"Statements of at least {args.threshold} s")
-    c.table(["until s", "loading process", "preparing process", "PostgreSQL (all processes)"],
+    c.table(["until s", "loading process", "preparing process",
+             "PostgreSQL server (all its processes, any client's)"],
             sampler.rows(start), f"Cores busy, per {args.window:g} s")
 
 
+def _slow_statements(engine, threshold: float) -> list[tuple[float, float, str]]:
+    """A list that fills with (start, end, text) of each statement ENGINE runs that takes
+    THRESHOLD seconds or more."""
+    from sqlalchemy import event
+
+    found = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["started"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn, cursor, statement, parameters, context, executemany):
+        started = conn.info.pop("started", None)
+        if started and time.perf_counter() - started >= threshold:
+            found.append((started, time.perf_counter(), statement))
+
+    return found
+
+
 def _phases(start: float, publish: float | None, end: float) -> None:
-    rows = [["files phase", f"{publish - start:.1f}"],
-            ["publish, commit, statistics", f"{end - publish:.1f}"]] if publish else []
-    c.table(["phase", "seconds"], rows + [["in all", f"{end - start:.1f}"]], "Phases")
+    rows = [["files phase", f"{publish - start:.2f}"],
+            ["publish, commit, statistics", f"{end - publish:.2f}"]] if publish else []
+    c.table(["phase", "seconds"], rows + [["in all", f"{end - start:.2f}"]], "Phases")
 
 
 def _short(statement: str, width: int = 110) -> str:
@@ -102,14 +118,11 @@ def _short(statement: str, width: int = 110) -> str:
 
 
 class _Sampler:
-    """CPU seconds of this process, its children and (where asked) every PostgreSQL server
-    process, read from /proc every WINDOW seconds in a thread."""
+    """CPU seconds of this process, its children and (where asked) the PostgreSQL server
+    on this machine, read every WINDOW seconds in a thread."""
 
     def __init__(self, postgres: bool, window: float):
         self.postgres, self.window, self.samples = postgres, window, []
-        # Each server process's last reading: one that has ended (an autovacuum worker, say)
-        # keeps the CPU it used.
-        self.server: dict[int, float] = {}
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -128,38 +141,61 @@ class _Sampler:
             self._sample()
 
     def _sample(self) -> None:
-        me = os.getpid()
-        # The children still running, and those that have ended and been waited for (the
-        # preparing process, once the load has stopped its pool).
-        ended = resource.getrusage(resource.RUSAGE_CHILDREN)
-        children = sum(map(_cpu, _children(me))) + ended.ru_utime + ended.ru_stime
-        self.samples.append((time.perf_counter(), _cpu(me), children, self._server()))
-
-    def _server(self) -> float:
-        if not self.postgres:
-            return 0.0
-        for pid in _postgres_pids():
-            self.server[pid] = max(self.server.get(pid, 0.0), _cpu(pid))
-        return sum(self.server.values())
+        server = _server_cpu() if self.postgres else None
+        self.samples.append((time.perf_counter(), _cpu(os.getpid()), _children_cpu(), server))
 
     def rows(self, start: float) -> list[list]:
         out = []
         for before, after in zip(self.samples, self.samples[1:], strict=False):
             span = after[0] - before[0]
-            busy = [max(0.0, a - b) / span for a, b in zip(after[1:], before[1:], strict=True)]
-            out.append([f"{after[0] - start:.1f}", *(f"{x:.2f}" for x in busy[:2]),
-                        f"{busy[2]:.2f}" if self.postgres else "-"])
+            busy = [f"{max(0.0, a - b) / span:.2f}" if a is not None and b is not None
+                    else "-" for a, b in zip(after[1:], before[1:], strict=True)]
+            out.append([f"{after[0] - start:.1f}", *busy])
         return out
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children: those running, from /proc, and those that
+    have ended and been waited for (the preparing process, once the load stops its pool).
+    Read again where one was waited for in between, which would count it in neither."""
+    while True:
+        ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+        running = sum(map(_cpu, _children(os.getpid())))
+        if resource.getrusage(resource.RUSAGE_CHILDREN) == ended:
+            return running + ended.ru_utime + ended.ru_stime
+
+
+def _server_cpu() -> float | None:
+    """CPU seconds of the PostgreSQL server on this machine, every client's work included:
+    its processes running, and through the postmaster's own count of the children it has
+    waited for, those that have ended (parallel index builders, autovacuum workers). None
+    where no server runs here."""
+    pids = _postgres_pids()
+    stats = {pid: _stat(pid) for pid in pids}
+    postmasters = [pid for pid, fields in stats.items() if fields and int(fields[1]) not in stats]
+    if not postmasters:
+        return None
+    running = sum(_seconds(fields, 11, 12) for fields in stats.values() if fields)
+    return running + sum(_seconds(stats[pid], 13, 14) for pid in postmasters)
 
 
 def _cpu(pid: int) -> float:
     """User + system CPU seconds of PID (0 once it has gone)."""
+    fields = _stat(pid)
+    return _seconds(fields, 11, 12) if fields else 0.0
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name (the state first), or None."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+            return f.read().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
+        return None
+
+
+def _seconds(fields: list[str], *at: int) -> float:
+    return sum(int(fields[i]) for i in at) / TICK
 
 
 def _children(pid: int) -> list[int]:
