@@ -114,12 +114,7 @@ def child(what: str, exports: Path, url: str | None, profile: int) -> int:
 
 
 def _process_tree(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            children = [int(c) for c in f.read().split()]
-    except OSError:
-        return [pid]
-    return [pid] + [p for c in children for p in _process_tree(c)]
+    return [pid] + [p for child in c.child_pids(pid) for p in _process_tree(child)]
 
 
 def _rss_kb(pid: int) -> int:
@@ -220,15 +215,10 @@ def _backends(engine) -> set[int]:
 def _server_cpu(pids: set[int]) -> float | None:
     """User + system CPU seconds of the server processes PIDS, read from /proc (the server
     runs on this machine); None without any, or where they cannot be read."""
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total if pids else None
+    stats = [c.proc_stat(pid) for pid in pids]
+    if not stats or None in stats:
+        return None
+    return sum(c.stat_seconds(fields, 11, 12) for fields in stats)
 
 
 def _child_read(exports: Path) -> dict:

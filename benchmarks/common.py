@@ -141,6 +141,33 @@ def loaded(kind: str, packages: int, folder: Path, fmt: str = "csv"):
         yield url, seconds
 
 
+# ---- processes (Linux's /proc) -----------------------------------------------------------------
+
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name (the state first), or None
+    where PID has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def stat_seconds(fields: list[str], *at: int) -> float:
+    """The clock ticks at positions AT of proc_stat's FIELDS, in seconds (11 and 12: the
+    process's user and system time; 13 and 14: those of its children it has waited for)."""
+    return sum(int(fields[i]) for i in at) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(pid: int) -> list[int]:
+    """PID's child processes, or [] where PID has gone."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
 # ---- statistics and tables -------------------------------------------------------------------
 
 def percentile(values, q: float) -> float:

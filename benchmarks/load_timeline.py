@@ -21,8 +21,6 @@ from pathlib import Path
 
 import common as c
 
-TICK = os.sysconf("SC_CLK_TCK")
-
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -160,7 +158,7 @@ def _children_cpu() -> float:
     Read again where one was waited for in between, which would count it in neither."""
     while True:
         ended = resource.getrusage(resource.RUSAGE_CHILDREN)
-        running = sum(map(_cpu, _children(os.getpid())))
+        running = sum(map(_cpu, c.child_pids(os.getpid())))
         if resource.getrusage(resource.RUSAGE_CHILDREN) == ended:
             return running + ended.ru_utime + ended.ru_stime
 
@@ -171,39 +169,18 @@ def _server_cpu() -> float | None:
     waited for, those that have ended (parallel index builders, autovacuum workers). None
     where no server runs here."""
     pids = _postgres_pids()
-    stats = {pid: _stat(pid) for pid in pids}
+    stats = {pid: c.proc_stat(pid) for pid in pids}
     postmasters = [pid for pid, fields in stats.items() if fields and int(fields[1]) not in stats]
     if not postmasters:
         return None
-    running = sum(_seconds(fields, 11, 12) for fields in stats.values() if fields)
-    return running + sum(_seconds(stats[pid], 13, 14) for pid in postmasters)
+    running = sum(c.stat_seconds(fields, 11, 12) for fields in stats.values() if fields)
+    return running + sum(c.stat_seconds(stats[pid], 13, 14) for pid in postmasters)
 
 
 def _cpu(pid: int) -> float:
     """User + system CPU seconds of PID (0 once it has gone)."""
-    fields = _stat(pid)
-    return _seconds(fields, 11, 12) if fields else 0.0
-
-
-def _stat(pid: int) -> list[str] | None:
-    """The fields of /proc/PID/stat after the command's name (the state first), or None."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def _seconds(fields: list[str], *at: int) -> float:
-    return sum(int(fields[i]) for i in at) / TICK
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
+    fields = c.proc_stat(pid)
+    return c.stat_seconds(fields, 11, 12) if fields else 0.0
 
 
 def _postgres_pids() -> list[int]:

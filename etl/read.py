@@ -452,13 +452,13 @@ def _csv_problem(exc: Exception) -> str:
     """What pandas' parser found wrong, in the user's words, with what to do: its C engine's
     line and row numbers count the file's physical lines (from 1) and rows (from 0)."""
     text = str(exc)
+    fix = "Perbaiki baris itu, atau unduh ulang ekspornya"
     if found := re.search(r"EOF inside string starting at row (\d+)", text):
         return (f'tanda kutip (") yang dibuka di baris {int(found[1]) + 1} tidak pernah '
-                "ditutup. Perbaiki baris itu, atau unduh ulang ekspornya")
+                f"ditutup. {fix}")
     if found := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text):
         expected, line, saw = found.groups()
-        return (f"baris {line} berisi {saw} kolom, padahal header berisi {expected}. "
-                "Perbaiki baris itu, atau unduh ulang ekspornya")
+        return f"baris {line} berisi {saw} kolom, padahal header berisi {expected}. {fix}"
     return f"{text}. Periksa berkasnya, atau unduh ulang ekspornya"
 
 
