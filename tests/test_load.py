@@ -965,9 +965,10 @@ def test_a_file_whose_rows_cannot_be_staged_fails_alone_and_says_why(tmp_path, m
 
 
 @POSTGRESQL_ONLY
-def test_postgresql_work_memory_is_raised_for_the_load_alone(engine, tmp_path, monkeypatch):
-    """The merge and the cube sums get more memory than PostgreSQL's default for the load's
-    own transaction; the pool's connections keep the server's settings after."""
+def test_postgresql_work_settings_hold_for_the_load_alone(engine, tmp_path, monkeypatch):
+    """The merge and the cube sums get more memory than PostgreSQL's default, and no JIT
+    compilation, for the load's own transaction; the pool's connections keep the server's
+    settings after."""
     load_module = etl.load
 
     def setting(conn, name):
