@@ -979,9 +979,9 @@ def test_postgresql_work_settings_hold_for_the_load_alone(engine, tmp_path, monk
         before = {n: setting(conn, n) for n in names}
     seen, flag = {}, load_module._flag
 
-    def flag_and_look(conn, load_id, target):
+    def flag_and_look(conn, *args):
         seen.update({n: setting(conn, n) for n in names})
-        flag(conn, load_id, target)
+        flag(conn, *args)
 
     monkeypatch.setattr(load_module, "_flag", flag_and_look)
     load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])

@@ -65,6 +65,28 @@ def test_unusual_savings_are_flagged_but_kept(engine, tmp_path):
     }
 
 
+def test_a_few_packages_added_to_many_get_their_flags(engine, tmp_path):
+    """A load of fewer packages than load.BULK_SHARE of those stored lists the flags of its
+    own packages (found by their keys) and keeps the other packages' flags."""
+    def tender(code, hps, kontrak):
+        return dict(RESULTS[0], kd_tender=code, pagu=1000, hps=hps, nilai_kontrak=kontrak)
+
+    many = [tender(900_000 + i, 1000, 1050 if i == 0 else 950) for i in range(12)]
+    few = [tender(800_001, 1000, 40), tender(800_002, 990, 950)]
+    for name, rows in (("many.csv", many), ("few.csv", few)):
+        [r] = load_paths(engine, [write_csv(tmp_path / name, rows)])
+        assert r.error is None, r.error
+    f, p = schema.package_flags, schema.packages
+    with engine.connect() as conn:
+        listed = {(code, flag) for code, flag in conn.execute(select(f.c.code, f.c.flag))}
+        named = {(code, flag) for code, flags in conn.execute(select(p.c.code, p.c.flags))
+                 for flag in (flags or "").split(",") if flag}
+    assert listed == named
+    assert {code for code, _ in listed} == {"800001", "900000"}
+    assert ("800001", "kontrak_sangat_rendah") in listed
+    assert ("900000", "kontrak_di_atas_hps") in listed
+
+
 def test_non_positive_and_lost_precision_are_excluded(engine, tmp_path):
     assert flags_of(engine, tmp_path, 0, 990, 950)["nilai_tidak_positif"][0] is True
     wipe(engine)
