@@ -854,7 +854,7 @@ def _flag(conn: Connection, load_id: int, target: Table, listed: int | None) -> 
     flags names every stored rule that holds: the rules are tried on the rows that have one
     alone (5 % of a national load's; 0.6-0.8 s instead of 3.0-3.9 s at 1M on SQLite).
     A few packages among many (those listed under LISTED) are found by their keys instead:
-    a small file added to a national database scanned its million rows (0.14-0.20 s)."""
+    a small file added to a national database scanned its million rows (0.14-0.21 s)."""
     p = target.alias("p")
     stored = quality.stored_rules(p.c)
     r = union_all(*(select(literal(x.flag, String).label("flag")) for x in stored)).subquery("r")
