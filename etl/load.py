@@ -83,6 +83,9 @@ LOAD_WIDE = -1
 PG_WORK_SETTINGS = {"work_mem": "64MB", "jit": "off"}
 # The cube refresh of every (budget year, kind) pair there is, as for a first load.
 EVERY_PAIR = None
+# A load whose packages are in this many provinces of a (budget year, kind) pair or fewer
+# (one LPSE's export, say) re-sums those provinces' cube rows alone; in more, the pair's.
+PROVINCE_SLICES = 4
 # Where a connection's info names the tables its transaction analyzed after their last
 # write (set by begin_work, taken off after the commit): they need no new statistics then.
 ANALYZED = "hemat_analyzed"
@@ -802,25 +805,31 @@ def publish(conn: Connection, load_ids: list[int]) -> None:
 def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) -> None:
     """Re-merge, re-flag and replace, as updated by LOAD_ID, the packages listed in load_keys
     under LISTED (by default LOAD_ID), and bring the savings cube up to date for the budget
-    years and kinds they were and are in."""
+    years, kinds and provinces they were and are in."""
     listed = load_id if listed is None else listed
     count = _count_listed(conn, listed)
-    years_before = _years_kinds(conn, listed, PACKAGES)
+    before = _slices(conn, listed, PACKAGES)
     target = _replace_packages(conn, load_id, listed, count)
-    refresh_cube(conn, _touched_pairs(conn, listed, count, target, years_before), target)
+    refresh_cube(conn, _touched_slices(conn, listed, count, target, before), target)
     _swap_in(conn, target, listed)
 
 
-def _touched_pairs(conn: Connection, listed: int, count: int, target: Table,
-                   before: set[tuple]) -> set[tuple] | None:
-    """The (budget year, kind) pairs whose cube rows the COUNT packages listed under LISTED
-    change: the pairs they were in (BEFORE) and are in now in TARGET. EVERY_PAIR when they
-    are all of TARGET's packages (a first load): then recomputing every cube row costs a pass
-    less than finding the pairs (1.1 s of a national load on PostgreSQL)."""
+def _touched_slices(conn: Connection, listed: int, count: int, target: Table,
+                    before: set[tuple]) -> set[tuple] | None:
+    """The slices of the cubes that the COUNT packages listed under LISTED change: the
+    (budget year, kind, province) they were in (BEFORE) and are in now in TARGET, a whole
+    (year, kind) pair where they are in more than PROVINCE_SLICES of its provinces.
+    EVERY_PAIR when they are all of TARGET's packages (a first load): then recomputing every
+    cube row costs a pass less than finding the slices (1.1 s of a national load on
+    PostgreSQL)."""
     if count >= conn.execute(
             select(func.count()).select_from(target)).scalar():
         return EVERY_PAIR
-    return before | _years_kinds(conn, listed, target)
+    provinces: dict[tuple, set] = {}
+    for year, kind, province in before | _slices(conn, listed, target):
+        provinces.setdefault((year, kind), set()).add(province)
+    return {s for pair, codes in provinces.items() for s in
+            ([(*pair, code) for code in codes] if len(codes) <= PROVINCE_SLICES else [pair])}
 
 
 def _replace_packages(conn: Connection, load_id: int, listed: int, count: int) -> Table:
@@ -982,20 +991,21 @@ def _copy_back(conn: Connection, shadow: Table, listed: int) -> None:
     conn.exec_driver_sql(f"DROP TABLE {shadow.name}")
 
 
-def _years_kinds(conn: Connection, load_id: int, table: Table) -> set[tuple]:
+def _slices(conn: Connection, load_id: int, table: Table) -> set[tuple]:
+    """The (budget year, kind, province) of TABLE's packages listed under LOAD_ID."""
     if not _has_rows(conn, table):  # see _delete_listed
         return set()
     p = table.c
-    return set(conn.execute(select(p.year, p.kind).where(_keyed(table, load_id))
-                            .distinct()).all())
+    return set(conn.execute(select(p.year, p.kind, p.province_code)
+                            .where(_keyed(table, load_id)).distinct()).all())
 
 
-def refresh_cube(conn: Connection, years_kinds: set[tuple] | None,
+def refresh_cube(conn: Connection, slices: set[tuple] | None,
                  packages: Table = PACKAGES) -> None:
-    """Recompute the savings cubes' rows of these (budget year, kind) pairs (or of
-    EVERY_PAIR): the regency cube from PACKAGES (the table or the one about to replace it)
-    in one pass, the province cube from the regency cube."""
-    if years_kinds is not EVERY_PAIR and not years_kinds:
+    """Recompute the savings cubes' rows of these slices, (budget year, kind) pairs or
+    (year, kind, province) (or of EVERY_PAIR): the regency cube from PACKAGES (the table or
+    the one about to replace it) in one pass, the province cube from the regency cube."""
+    if slices is not EVERY_PAIR and not slices:
         return
     source = packages.c
     counted = and_(source.pagu.isnot(None), source.kontrak.isnot(None))
@@ -1007,46 +1017,49 @@ def refresh_cube(conn: Connection, years_kinds: set[tuple] | None,
     for table in schema.CUBES:
         cube = schema.sen_view(table)
         dims = [cube.c[c.name] for c in table.columns if c.name not in schema.CUBE_MEASURES]
-        conn.execute(delete(cube).where(*_in_pairs(cube.c, years_kinds)))
+        conn.execute(delete(cube).where(*_in_slices(cube.c, slices)))
         conn.execute(insert(cube).from_select(
             [d.name for d in dims] + list(schema.CUBE_MEASURES),
             select(*(source[d.name] for d in dims), *measures)
-            .where(*_in_pairs(source, years_kinds,
-                              scan=table is schema.CUBES[0] and conn.dialect.name == "sqlite"))
+            .where(*_in_slices(source, slices,
+                               scan=table is schema.CUBES[0] and conn.dialect.name == "sqlite"))
             .group_by(*(source[d.name] for d in dims))))
         # Each finer cube is the source of the next, coarser one: sums of sums.
         if table is not schema.CUBES[-1]:
             _analyze(conn, table)
         source = cube.c
         measures = [func.sum(source[m]) for m in schema.CUBE_MEASURES]
-    _refresh_flag_cube(conn, years_kinds, packages)
+    _refresh_flag_cube(conn, slices, packages)
 
 
-def _refresh_flag_cube(conn: Connection, years_kinds: set[tuple] | None, packages: Table) -> None:
+def _refresh_flag_cube(conn: Connection, slices: set[tuple] | None, packages: Table) -> None:
     fc, f, pk = schema.flag_cube, schema.package_flags, packages.c
     dims = [pk[c.name] for c in fc.columns if c.name not in ("flag", "packages")]
-    conn.execute(delete(fc).where(*_in_pairs(fc.c, years_kinds)))
+    conn.execute(delete(fc).where(*_in_slices(fc.c, slices)))
     conn.execute(insert(fc).from_select(
         [d.name for d in dims] + ["flag", "packages"],
         select(*dims, f.c.flag, func.count())
         .select_from(packages.join(f, and_(f.c.kind == pk.kind, f.c.code == pk.code)))
-        .where(*_in_pairs(pk, years_kinds), pk.excluded.is_(True), pk.pagu.isnot(None),
+        .where(*_in_slices(pk, slices), pk.excluded.is_(True), pk.pagu.isnot(None),
                pk.kontrak.isnot(None), f.c.excludes.is_(True))
         .group_by(*dims, f.c.flag)))
 
 
-def _in_pairs(c, years_kinds: set[tuple] | None, scan: bool = False) -> list:
-    """The conditions for rows of these (year, kind) pairs: none for EVERY_PAIR. With SCAN,
-    written so that no index serves the condition: the pairs cover large slices, and SQLite
-    then reads the one package index that holds every column of the finest cube, already in
-    its GROUP BY's order (1.4 s at a million packages, against 5.1 s through the rows of
-    each kind and a sort). SQLite only: PostgreSQL then cannot estimate the rows, and sorts
-    a million where it would hash them."""
-    if years_kinds is EVERY_PAIR:
+def _in_slices(c, slices: set[tuple] | None, scan: bool = False) -> list:
+    """The conditions for rows of these (year, kind) pairs and (year, kind, province)
+    slices: none for EVERY_PAIR. With SCAN, a pair is written so that no index serves it:
+    pairs cover large slices, and SQLite then reads the one package index that holds every
+    column of the finest cube, already in its GROUP BY's order (1.4 s at a million packages,
+    against 5.1 s through the rows of each kind and a sort). SQLite only: PostgreSQL then
+    cannot estimate the rows, and sorts a million where it would hash them. A province
+    stays plain: its rows are found through the index that begins with it."""
+    if slices is EVERY_PAIR:
         return []
     year, kind = (c.year + 0, c.kind + "") if scan else (c.year, c.kind)
-    return [or_(*(and_(year.is_(None) if y is None else year == y, kind == k)
-                  for y, k in sorted(years_kinds, key=lambda p: (p[0] is None, p))))]
+    columns = (year, kind, c.province_code)
+    return [or_(*(and_(*(col.is_(None) if v is None else col == v
+                         for col, v in zip(columns, s)))
+                  for s in sorted(slices, key=lambda s: [(v is None, v) for v in s])))]
 
 
 def refresh_all_cubes(conn: Connection, packages: Table = PACKAGES) -> None:
