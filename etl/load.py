@@ -1056,9 +1056,9 @@ def _in_slices(c, slices: set[tuple] | None, scan: bool = False) -> list:
     if slices is EVERY_PAIR:
         return []
     year, kind = (c.year + 0, c.kind + "") if scan else (c.year, c.kind)
-    columns = (year, kind, c.province_code)
+    columns = (year, kind, c.province_code)  # a pair names the first two alone
     return [or_(*(and_(*(col.is_(None) if v is None else col == v
-                         for col, v in zip(columns, s)))
+                         for col, v in zip(columns, s, strict=False)))
                   for s in sorted(slices, key=lambda s: [(v is None, v) for v in s])))]
 
 
