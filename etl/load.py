@@ -1003,8 +1003,9 @@ def _slices(conn: Connection, load_id: int, table: Table) -> set[tuple]:
 def refresh_cube(conn: Connection, slices: set[tuple] | None,
                  packages: Table = PACKAGES) -> None:
     """Recompute the savings cubes' rows of these slices, (budget year, kind) pairs or
-    (year, kind, province) (or of EVERY_PAIR): the regency cube from PACKAGES (the table or
-    the one about to replace it) in one pass, the province cube from the regency cube."""
+    (year, kind, province) (or of EVERY_PAIR): the work-unit cube from PACKAGES (the table or
+    the one about to replace it) in one pass, each coarser cube from the one before, and the
+    flag cube. Every cube has the three columns a slice names."""
     if slices is not EVERY_PAIR and not slices:
         return
     source = packages.c

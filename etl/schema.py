@@ -239,8 +239,8 @@ def no_statistics(table_name: str, like: str | None = None) -> DDL:
 
 
 # Savings pre-aggregated per combination of the dashboard's filters: the loader keeps it current
-# (per budget year and kind it touched), so that a chart at a million packages reads a few
-# thousand rows. A package counts when it has both pagu and nilai kontrak.
+# (per budget year, kind and province it touched), so that a chart at a million packages reads
+# a few thousand rows. A package counts when it has both pagu and nilai kontrak.
 CUBE_DIMENSIONS = ("year", "kind", "province_code", "regency_code", "method", "category",
                    "funding", "excluded")
 CUBE_MEASURES = ("packages", "counted", "with_hps", "pagu", "hps", "kontrak", "kontrak_with_hps")

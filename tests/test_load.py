@@ -484,6 +484,9 @@ def test_cubes_after_random_loads_are_what_summing_every_package_gives(
     touch (at most three a pair here), or, with one province a pair at most, some pairs
     whole."""
     monkeypatch.setattr(etl.load, "PROVINCE_SLICES", province_slices)
+    touched, real = [], etl.load._touched_slices
+    monkeypatch.setattr(etl.load, "_touched_slices",
+                        lambda *args: touched.append(real(*args)) or touched[-1])
     rng = random.Random(5)
     stated = {}  # (kind, code) -> the row last loaded
     for round_ in range(10):
@@ -519,6 +522,12 @@ def test_cubes_after_random_loads_are_what_summing_every_package_gives(
             == len(stated)
         cubes = _cube_rows(conn)
     assert all(cubes.values()) and len(cubes["flag_cube"]) > 1
+    # What the rounds went through: province slices and, with one province a pair at most,
+    # whole pairs beside them; else slices alone, some of packages with no known province.
+    slices = [s for t in touched if t is not etl.load.EVERY_PAIR for s in t]
+    assert any(len(s) == 3 and s[2] is not None for s in slices)
+    assert any(len(s) == 2 for s in slices) == (province_slices == 1)
+    assert any(len(s) == 3 and s[2] is None for s in slices) == (province_slices == 4)
 
 
 @contextmanager
