@@ -143,12 +143,7 @@ def _child_load(url: str, exports: Path) -> dict:
     backends = _backends(engine)
     seen = _watch_packages(url)
     marks: dict = {}
-
-    def progress(path, fraction) -> None:  # no path: every file is written, the publish starts
-        if path is None:
-            marks.setdefault("publish", time.perf_counter())
-
-    results = load_paths(engine, [exports], progress=progress)
+    results = load_paths(engine, [exports], progress=c.publish_marker(marks))
     server = _server_cpu(backends)  # before the pool closes them
     engine.dispose()
     return {"rows": sum(r.rows_read for r in results), "files": len(results),

