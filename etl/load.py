@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +62,8 @@ from sqlalchemy.exc import OperationalError
 
 from . import clean, quality, regions, schema
 from .bulk import insert_frame
-from .read import SPREADSHEET_SUFFIXES, SUFFIXES, ReadError, read_export
-from .rows import FIELDS, clean_table, filtered, take_columns
+from .read import SPREADSHEET_SUFFIXES, SUFFIXES, RawTable, ReadError, read_export
+from .rows import FIELDS, alike, clean_tables, filtered, take_columns
 from .stage import NAMES, Stage, write_scratch
 
 DATASET_PRIORITY = ("result", "announcement", "contract")
@@ -101,6 +102,11 @@ RELEASE_ROWS = 50_000
 # PostgreSQL both gave 11 s.
 WRITE_SHARE = 0.4
 SPREADSHEET_WRITE_SHARE = 0.15
+# Files prepared together (see _units) hold up to about this many rows in all: below it,
+# pandas' fixed cost per operation (about 40 ms a file) is most of what cleaning a file costs.
+UNIT_ROWS = 8_000
+# Bytes a row takes in the demo exports, by format, to tell a file's rows from its size.
+BYTES_PER_ROW = {"spreadsheet": 270, ".json": 1160, "text": 570}
 # Above this share of the stored packages, a merge builds their indexes anew instead.
 BULK_SHARE = 0.25
 # PostgreSQL: the table that replaces packages after such a merge, and its indexes' suffix.
@@ -144,7 +150,7 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
     """Load the files in one transaction; a file that fails is reported and skipped.
 
     progress(path, fraction) is called as each file advances, and progress(None, 0.0) when
-    the packages are merged at the end. While one file is written, the next is read and
+    the packages are merged at the end. While one file is written, the next are read and
     cleaned in a second process.
     Raises LoadError, with nothing written, when the final merge fails.
     """
@@ -159,29 +165,25 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
             scratch = Stage(engine.dialect.name, folder, len(files))
             # The preparing process goes through the files in order, ahead of the loader: what
             # it makes waits on disk, not in memory.
-            futures = [pool.submit(prepare_to_file, path, resolver, folder, scratch.target(i))
-                       for i, path in enumerate(files)]
+            work = _Work(files, resolver, folder, scratch, pool)
             # The loader helps with the cleaning where it runs in another process.
-            sizes = [_size(path) for path in files] \
-                if isinstance(pool, ProcessPoolExecutor) else None
+            helps = isinstance(pool, ProcessPoolExecutor)
             try:
                 with conn.begin():
                     begin_work(conn)
                     scratch.first_load = not _has_rows(conn, SOURCES)
                     for i, path in enumerate(files):
-                        if sizes:
-                            _prepare_while_waiting(futures, i, files, sizes, resolver, folder,
-                                                   scratch)
-                        scratch.wait(conn, i, futures)
-                        results.append(_write_file(conn, futures[i], resolver, scratch,
+                        if helps:
+                            work.prepare_while_waiting(i)
+                        scratch.wait(conn, i, work.result)
+                        results.append(_write_file(conn, work.result(i), resolver, scratch,
                                                    progress and partial(progress, path)))
                     if progress and any(r.error is None for r in results):
                         progress(None, 0.0)
                     publish(conn, [r.load_id for r in results])
                 analyzed = conn.info.pop(ANALYZED)
             finally:
-                for future in futures:  # after a failure, the files not yet begun
-                    future.cancel()
+                work.cancel()  # after a failure, the files not yet begun
                 scratch.detach(conn)
     except LoadError:
         raise
@@ -192,48 +194,107 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
     return results
 
 
-def prepare_to_file(path: Path, resolver, folder: str, target=None) -> Path:
-    """prepare() PATH and leave the result in a file in FOLDER, its source rows in the
-    scratch TARGET (file, alias, table) when given. The preparing process hands its memory
-    back before the next file, and the loading process reads one file's result when it
-    writes it."""
-    out = Path(folder) / f"{uuid.uuid4().hex}.pickle"
-    prepared = prepare(path, resolver)
-    if target and prepared.sources is not None and not prepared.sources.empty:
-        try:
-            write_scratch(prepared.sources, target[0], target[2])
-            prepared.staged = target[1:]
-        except Exception as exc:  # a full disk, say; the driver's own errors do not pickle
-            prepared.error = f"{path}: tidak dapat ditulis ke berkas sementara ({exc})"
-        prepared.sources = None
-    with open(out, "wb") as f:
-        pickle.dump(prepared, f, protocol=pickle.HIGHEST_PROTOCOL)
-    rows = prepared.rows_read
-    del prepared
-    release_memory(rows)
+def prepare_to_files(paths: list[Path], resolver, folder: str, targets) -> list[Path]:
+    """prepare_many() PATHS and leave each file's result in a file in FOLDER, its source rows
+    in its scratch TARGET (file, alias, table) where given. The preparing process hands its
+    memory back before the next files, and the loading process reads one file's result when
+    it writes it."""
+    out = []
+    for prepared, target in zip(prepare_many(paths, resolver), targets, strict=True):
+        out.append(Path(folder) / f"{uuid.uuid4().hex}.pickle")
+        _stage(prepared, target)
+        with open(out[-1], "wb") as f:
+            pickle.dump(prepared, f, protocol=pickle.HIGHEST_PROTOCOL)
+        rows = prepared.rows_read
+        del prepared
+        release_memory(rows)
     return out
 
 
-def _prepare_while_waiting(futures: list[Future], i: int, files, sizes: list[int], resolver,
-                           folder: str, scratch: Stage) -> None:
-    """While the files the loader needs next (from file I on) are still being prepared,
-    prepare here the last file that the preparing process has not begun, instead of waiting,
-    as long as the loader would still finish no later than the preparing process. That
-    process takes the files in order, so the loader takes them from the end: the files it
-    prepares are the last ones, all prepared by the time it reaches the first of them.
-    SIZES are the files' sizes, which both kinds of work take time in proportion to."""
-    writing = sum(sizes[k] * _write_share(files[k]) for k in range(i, len(files)))
-    while not all(futures[k].done() for k in scratch.needed(i)):
-        j = next(j for j in reversed(range(len(futures))) if not futures[j].done())
-        left = sum(sizes[k] for k in range(len(files)) if not futures[k].done()) - sizes[j]
-        if writing + sizes[j] > left or not futures[j].cancel():
-            return  # not worth it, or begun already: nothing is left to take
-        done: Future = Future()
-        try:
-            done.set_result(prepare_to_file(files[j], resolver, folder, scratch.own_target(j)))
-        except Exception as exc:  # as the pool would hand it back
-            done.set_exception(exc)
-        futures[j] = done
+def _stage(prepared: "Prepared", target) -> None:
+    """Move PREPARED's source rows into the scratch TARGET (on SQLite)."""
+    if not target or prepared.sources is None or prepared.sources.empty:
+        return
+    try:
+        write_scratch(prepared.sources, target[0], target[2])
+        prepared.staged = target[1:]
+    except Exception as exc:  # a full disk, say; the driver's own errors do not pickle
+        prepared.error = f"{prepared.path}: tidak dapat ditulis ke berkas sementara ({exc})"
+    prepared.sources = None
+
+
+class _Work:
+    """The preparing of a load's files, in units (see _units), all handed to the preparing
+    process, which takes them in order; the loader takes units from the end that the pool
+    has not begun (see prepare_while_waiting)."""
+
+    def __init__(self, files: list[Path], resolver, folder: str, scratch: Stage, pool):
+        self.files, self.resolver, self.folder, self.scratch = files, resolver, folder, scratch
+        self.sizes = [_size(path) for path in files]
+        self.units = _units(files, self.sizes)
+        self.unit_of = [u for u, unit in enumerate(self.units) for _ in unit]
+        self.futures = [pool.submit(prepare_to_files, [files[k] for k in unit], resolver,
+                                    folder, [scratch.target(k) for k in unit])
+                        for unit in self.units]
+
+    def result(self, i: int) -> Path:
+        """File I's prepared result, once its unit is prepared."""
+        u = self.unit_of[i]
+        return self.futures[u].result()[i - self.units[u].start]
+
+    def cancel(self) -> None:
+        for future in self.futures:
+            future.cancel()
+
+    def prepare_while_waiting(self, i: int) -> None:
+        """While the files the loader needs next (from file I on) are still being prepared,
+        prepare here the last unit that the preparing process has not begun, instead of
+        waiting, as long as the loader would still finish no later than the preparing
+        process. That process takes the units in order, so the loader takes them from the
+        end: the files it prepares are the last ones, all prepared by the time it reaches the
+        first of them. Both kinds of work take time in proportion to a file's size."""
+        files, sizes, futures = self.files, self.sizes, self.futures
+        writing = sum(sizes[k] * _write_share(files[k]) for k in range(i, len(files)))
+        while not all(futures[self.unit_of[k]].done() for k in self.scratch.needed(i)):
+            u = next(u for u in reversed(range(len(futures))) if not futures[u].done())
+            size = sum(sizes[k] for k in self.units[u])
+            left = sum(sizes[k] for k in range(len(files))
+                       if not futures[self.unit_of[k]].done()) - size
+            if writing + size > left or not futures[u].cancel():
+                return  # not worth it, or begun already: nothing is left to take
+            done: Future = Future()
+            try:
+                done.set_result(prepare_to_files(
+                    [files[k] for k in self.units[u]], self.resolver, self.folder,
+                    [self.scratch.own_target(k) for k in self.units[u]]))
+            except Exception as exc:  # as the pool would hand it back
+                done.set_exception(exc)
+            futures[u] = done
+
+
+def _units(files: list[Path], sizes: list[int]) -> list[range]:
+    """The load's files in units prepared together: consecutive files whose names differ in
+    their digits alone (an export's yearly files, say: likely alike, see prepare_many), up to
+    UNIT_ROWS in all; any other file alone."""
+    rows = [size / _bytes_per_row(path) for path, size in zip(files, sizes, strict=True)]
+    units, start = [], 0
+    for k in range(1, len(files) + 1):
+        if (k == len(files) or _name_kind(files[k]) != _name_kind(files[start])
+                or sum(rows[start:k + 1]) > UNIT_ROWS):
+            units.append(range(start, k))
+            start = k
+    return units
+
+
+def _bytes_per_row(path: Path) -> int:
+    suffix = path.suffix.lower()
+    if suffix in SPREADSHEET_SUFFIXES:
+        return BYTES_PER_ROW["spreadsheet"]
+    return BYTES_PER_ROW.get(suffix, BYTES_PER_ROW["text"])
+
+
+def _name_kind(path: Path) -> tuple:
+    return path.parent, re.sub(r"[0-9]+", "#", path.name.lower())
 
 
 def _write_share(path: Path) -> float:
@@ -248,9 +309,9 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _write_file(conn: Connection, future, resolver, scratch: Stage, report) -> LoadResult:
+def _write_file(conn: Connection, result: Path, resolver, scratch: Stage, report) -> LoadResult:
     """Write one prepared file (see write_prepared); its failure is its result's error."""
-    prepared = _unpickle(future.result())
+    prepared = _unpickle(result)
     try:
         return write_prepared(conn, prepared, resolver, report, scratch)
     except LoadError as exc:
@@ -395,41 +456,97 @@ class Prepared:
 
 def prepare(path: Path, resolver) -> Prepared:
     """Read and clean one file and make its source rows."""
-    path = Path(path)
-    try:
-        raw = read_export(path)
-        cleaned = clean_table(raw)
-    except ReadError as exc:
+    [prepared] = prepare_many([path], resolver)
+    return prepared
+
+
+def prepare_many(paths: list[Path], resolver) -> list[Prepared]:
+    """Read and clean files and make their source rows. Files alike (rows.alike: the yearly
+    exports of one kind, say) are cleaned together, which costs about what one of them costs
+    alone where they are small; each file's result is the one it gets alone."""
+    prepared: dict[int, Prepared] = {}
+    groups: dict[tuple, list[tuple[int, RawTable]]] = {}
+    for i, path in enumerate(map(Path, paths)):
+        try:
+            raw = read_export(path)
+        except Exception as exc:
+            prepared[i] = _unreadable(path, exc)
+        else:
+            groups.setdefault(alike(raw), []).append((i, raw))
+    for members in groups.values():
+        done = _prepare_alike([paths[i] for i, _ in members], [raw for _, raw in members],
+                              resolver)
+        prepared.update(zip((i for i, _ in members), done, strict=True))
+    return [prepared[i] for i in range(len(paths))]
+
+
+def _unreadable(path: Path, exc: Exception) -> Prepared:
+    if isinstance(exc, ReadError):
         return Prepared(path, error=str(exc))
-    except Exception as exc:  # a reader's own failure on a damaged file
-        return Prepared(path, error=f"{path}: tidak dapat dibaca ({exc})")
-    frame, dataset = cleaned.frame, raw.layout.dataset
-    out = Prepared(path, raw.layout, rejects=cleaned.rejects, rows_read=len(raw.frame),
-                   rows_loaded=len(frame), rows_skipped=cleaned.skipped, sha256=_sha256(path))
-    del raw, cleaned
-    release_memory(out.rows_read)  # the raw cells, before the source rows are made
+    return Prepared(path, error=f"{path}: tidak dapat dibaca ({exc})")  # a damaged file
+
+
+def _prepare_alike(paths: list[Path], raws: list[RawTable], resolver) -> list[Prepared]:
+    """Clean alike tables together and make each one's source rows. Should their cleaning
+    fail, each is cleaned alone, so that the failure is the failing file's alone."""
+    frames, dataset = [raw.frame for raw in raws], raws[0].layout.dataset
+    try:
+        cleaned = clean_tables(raws)
+    except Exception as exc:
+        if len(raws) == 1:
+            return [_unreadable(paths[0], exc)]
+        for raw, frame in zip(raws, frames, strict=True):
+            raw.frame = frame  # cleaning took the cells, leaving the tables themselves alone
+        return [_prepare_alike([path], [raw], resolver)[0]
+                for path, raw in zip(paths, raws, strict=True)]
+    out = [Prepared(path, raw.layout, rejects=cleaned.rejects[k], rows_read=len(frames[k]),
+                    rows_skipped=cleaned.skipped[k], sha256=_sha256(path))
+           for k, (path, raw) in enumerate(zip(paths, raws, strict=True))]
+    frame, tables = cleaned.frame, cleaned.tables
+    for k, count in enumerate(np.bincount(tables, minlength=len(raws))):
+        out[k].rows_loaded = int(count)
+    del raws, frames, cleaned
+    release_memory(sum(p.rows_read for p in out))  # the raw cells, before the source rows
     if dataset == "contract" and not frame.empty:
-        out.contracts = _contract_rows(frame)
+        for k, contracts in enumerate(_by_table(_contract_rows(frame), tables, len(out))):
+            out[k].contracts = contracts
         # The package's source is its latest contract version (the rows kept in place: their
         # order is the key's from here on).
         versions = frame[["kind", "code"]].assign(
-            v=pd.to_numeric(frame["version"], errors="coerce"))
+            v=pd.to_numeric(frame["version"], errors="coerce"), table=tables)
         latest = versions.sort_values("v", kind="stable").drop_duplicates(
-            ["kind", "code"], keep="last").index
-        frame = filtered(frame, frame.index.isin(latest))
-    out.sources = _source_rows(frame, dataset, resolver)
+            ["table", "kind", "code"], keep="last").index
+        keep = frame.index.isin(latest)
+        frame, tables = filtered(frame, keep), tables[keep]
+    order = _key_order(frame, tables)
+    sources = _source_rows(frame, dataset, resolver, order)
+    for k, part in enumerate(_by_table(sources, tables[order], len(out))):
+        out[k].sources = part
     return out
 
 
-def _source_rows(frame: pd.DataFrame, dataset: str, resolver) -> pd.DataFrame:
-    """The file's source rows in key order: written so, they extend the tables' key indexes
-    in one ordered pass instead of a million scattered inserts. FRAME's columns are taken
-    out of it, each freed as its sorted copy is made."""
+def _key_order(frame: pd.DataFrame, tables: np.ndarray) -> np.ndarray:
+    """FRAME's rows in key order, table by table."""
+    keys = pa.table({"table": tables, "kind": frame["kind"], "code": frame["code"]})
+    return pc.sort_indices(keys, [("table", "ascending"), ("kind", "ascending"),
+                                  ("code", "ascending")]).to_numpy()
+
+
+def _by_table(frame: pd.DataFrame, tables: np.ndarray, count: int) -> list[pd.DataFrame]:
+    """FRAME's rows, ordered by TABLES (the table each came from), split into COUNT frames."""
+    if count == 1:
+        return [frame]
+    bounds = np.searchsorted(tables, np.arange(count + 1))
+    return [frame.iloc[a:b].reset_index(drop=True) for a, b in pairwise(bounds)]
+
+
+def _source_rows(frame: pd.DataFrame, dataset: str, resolver, order: np.ndarray) -> pd.DataFrame:
+    """The source rows, FRAME's rows in ORDER (key order): written so, they extend the
+    tables' key indexes in one ordered pass instead of a million scattered inserts. FRAME's
+    columns are taken out of it, each freed as its sorted copy is made."""
     columns = ["kind", "code", "snapshot", *FIELDS]
     if frame.empty:
         return frame[columns].assign(dataset=dataset)
-    keys = pa.table({"kind": frame["kind"], "code": frame["code"]})
-    order = pc.sort_indices(keys, [("kind", "ascending"), ("code", "ascending")]).to_numpy()
     # Gathered first and made a frame once: adding columns one by one to a frame costs a
     # fixed 0.5 ms each, half the time of a small file's source rows.
     cells = take_columns(frame, columns)

@@ -30,6 +30,8 @@ DECIDING = (*MONEY_FIELDS, "year", "code", "version", "kind")
 SLICE_ROWS = 50_000
 # The name take_columns gives the columns it takes out, which no export's column can have.
 _TAKEN = object()
+# The column that keeps tables cleaned together apart where rows are compared.
+_TABLE = "__table__"
 
 
 class Cleaned:
@@ -37,25 +39,47 @@ class Cleaned:
         self.frame, self.rejects, self.skipped = frame, rejects, skipped
 
 
+class CleanedTogether:
+    """Tables cleaned together: FRAME holds their good rows, table after table; TABLES says
+    which table each row came from; REJECTS and SKIPPED are per table."""
+
+    def __init__(self, frame: pd.DataFrame, tables: np.ndarray, rejects: list[list[dict]],
+                 skipped: list[int]):
+        self.frame, self.tables, self.rejects, self.skipped = frame, tables, rejects, skipped
+
 
 def clean_table(raw: RawTable) -> Cleaned:
-    """Raw cells → one cleaned row per package (or contract version), plus rejected rows.
+    """Raw cells → one cleaned row per package (or contract version), plus rejected rows."""
+    together = clean_tables([raw])
+    return Cleaned(together.frame, together.rejects[0], together.skipped[0])
 
-    Takes RAW's cells (raw.frame is left empty) and lets each raw column go once it is
+
+def alike(raw: RawTable) -> tuple:
+    """What tables must share to be cleaned together: their layout and their columns, each
+    of the same type (the yearly files of one kind of export, say)."""
+    return raw.layout.name, frozenset((c, str(t)) for c, t in raw.frame.dtypes.items())
+
+
+def clean_tables(raws: list[RawTable]) -> CleanedTogether:
+    """Raw cells of ALIKE tables → one cleaned row per package (or contract version), plus
+    rejected rows. Each table's rows, rejects and row numbers are the ones it gets cleaned
+    alone; together, pandas' fixed cost per operation, most of a small file's cleaning, is
+    paid once for all of them.
+
+    Takes the raw cells (each raw.frame is left empty) and lets each raw column go once it is
     cleaned, but for the few rows a reject may have to show: a large file's raw and cleaned
     cells are never held whole at once."""
-    layout, frame, raw.frame = raw.layout, raw.frame, raw.frame.iloc[:, :0]
+    layout, frame, tables, row_numbers = _cells_together(raws)
     columns = {normalise_header(c): c for c in frame.columns}
     sources = {f: layout.column_for(f, set(columns)) for f in layout.fields}
     sources = {f: columns[c] for f, c in sources.items() if c}
-    first = raw.header_row + 1
-    row_numbers = pd.Series(np.arange(first, first + len(frame)), index=frame.index)
     used = frame[list(dict.fromkeys(sources.values()))]
     keep = ~_blank_or_total(used, frame, sources.get("code"))
     del frame
-    skipped = int((~keep).sum())
+    skipped = _per_table(tables[~keep.to_numpy()], len(raws))
     if not keep.all():
         used, row_numbers = used[keep], row_numbers[keep]
+        tables = tables[keep.to_numpy()]
     cells = take_columns(used)
     problems: dict = {}
     lost: dict = {}
@@ -80,15 +104,39 @@ def clean_table(raw: RawTable) -> Cleaned:
     _require(out, layout, problems)
     out = _finish(out, layout)
     bad = out.index.isin(list(problems))
-    rejects = [
-        {"row_number": int(row_numbers[i]), "raw": _raw_json(used.loc[i]),
-         "reason": "; ".join(problems[i])}
-        for i in out.index[bad]
-    ]
-    drop, dup_rejects, dup_skipped = _duplicates(out, bad, layout, used, row_numbers)
+    table_of = pd.Series(tables, index=out.index)
+    rejects: list[list[dict]] = [[] for _ in raws]
+    for i in out.index[bad]:
+        rejects[table_of.at[i]].append({"row_number": int(row_numbers[i]),
+                                     "raw": _raw_json(used.loc[i]),
+                                     "reason": "; ".join(problems[i])})
+    drop, repeats = _duplicates(out, bad, layout, used, row_numbers, table_of, rejects)
+    skipped += _per_table(table_of.loc[repeats].to_numpy(), len(raws))
     keep = ~bad & ~out.index.isin(drop)
     good = out if keep.all() else filtered(out, keep)
-    return Cleaned(good.reset_index(drop=True), rejects + dup_rejects, skipped + dup_skipped)
+    return CleanedTogether(good.reset_index(drop=True), tables[keep], rejects,
+                           skipped.tolist())
+
+
+def _cells_together(raws: list[RawTable]) -> tuple:
+    """The raw cells of RAWS in one frame (taken out of them: each raw.frame is left empty),
+    which table each row came from, and each row's number as a spreadsheet shows it."""
+    frames = [raw.frame for raw in raws]
+    for raw in raws:
+        raw.frame = raw.frame.iloc[:, :0]
+    order = list(frames[0].columns)
+    frame = frames[0] if len(frames) == 1 else pd.concat([f[order] for f in frames],
+                                                        ignore_index=True)
+    lengths = [len(f) for f in frames]
+    tables = np.repeat(np.arange(len(frames)), lengths)
+    numbers = np.concatenate([np.arange(raw.header_row + 1, raw.header_row + 1 + n)
+                              for raw, n in zip(raws, lengths, strict=True)])
+    return raws[0].layout, frame, tables, pd.Series(numbers, index=frame.index)
+
+
+def _per_table(tables: np.ndarray, count: int) -> np.ndarray:
+    """How many of the rows (given by their TABLES) each of COUNT tables has."""
+    return np.bincount(tables, minlength=count)
 
 
 def _may_be_rejected(out: pd.DataFrame, layout, problems: dict) -> pd.Index:
@@ -270,27 +318,30 @@ def _key(layout) -> list[str]:
     return ["kind", "code", "version"] if layout.dataset == "contract" else ["kind", "code"]
 
 
-def _duplicates(out: pd.DataFrame, bad, layout, used, row_numbers) -> tuple[list, list, int]:
-    """Rows to drop among the good ones (not BAD): exact repeats of a row are dropped, and one
-    code with conflicting values is rejected. Returns (their index, rejects, repeats)."""
-    key = _key(layout)
+def _duplicates(out: pd.DataFrame, bad, layout, used, row_numbers, table_of: pd.Series,
+                rejects: list[list[dict]]) -> tuple[list, list]:
+    """Rows to drop among the good ones (not BAD): exact repeats of a row within its table
+    are dropped, and one code with conflicting values in one table is rejected (added to
+    REJECTS). Returns (the rows to drop, the repeats among them)."""
+    key = [*_key(layout), _TABLE]
     compare = [c for c in out.columns if c not in key]
-    keys = out.loc[~bad, key]
+    keys = out.loc[~bad, key[:-1]].assign(**{_TABLE: table_of[~bad]})
     dups = out.loc[keys.index[keys.duplicated(keep=False)]]
     if dups.empty:
-        return [], [], 0
+        return [], []
+    dups = dups.assign(**{_TABLE: table_of.loc[dups.index]})
     repeats = dups.astype(str).duplicated(keep="first").to_numpy()
     rest = dups[~repeats]
     conflicting = rest[rest.duplicated(key, keep=False)]
-    rejects = []
-    for _, group in conflicting.groupby(key, dropna=False):
+    for (*_, table), group in conflicting.groupby(key, dropna=False):
         differing = [c for c in compare if group[c].astype(str).nunique() > 1]
         rows = ", ".join(str(int(row_numbers[i])) for i in group.index)
         reason = (f"kode {group['code'].iat[0]} muncul di baris {rows} dengan nilai berbeda "
                   f"({', '.join(differing)}); tidak jelas mana yang benar")
-        rejects += [{"row_number": int(row_numbers[i]), "raw": _raw_json(used.loc[i]),
-                     "reason": reason} for i in group.index]
-    return list(dups.index[repeats].append(conflicting.index)), rejects, int(repeats.sum())
+        rejects[table] += [{"row_number": int(row_numbers[i]), "raw": _raw_json(used.loc[i]),
+                            "reason": reason} for i in group.index]
+    repeated = list(dups.index[repeats])
+    return repeated + list(conflicting.index), repeated
 
 
 def _raw_json(row: pd.Series) -> str:

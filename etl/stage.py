@@ -17,12 +17,12 @@ SQLite attaches at most ten databases, and one read inside a transaction stays a
 the transaction ends. The files of a load therefore share at most BATCHES scratch files, and
 the loader attaches each once all the files written into it are prepared. The files that the
 loader prepares itself, while it would otherwise wait, share one more scratch file: they are
-the last files of the load (see load._prepare_while_waiting), so that file is complete when
+the last files of the load (see load._Work.prepare_while_waiting), so that file is complete when
 the loader reaches the first of them.
 """
 
 import math
-from concurrent.futures import Future
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -101,15 +101,16 @@ class Stage:
             return range(i, i + 1)
         return range(i, i + self.batch.count(self.batch[i]))
 
-    def wait(self, conn: Connection, i: int, futures: list[Future]) -> None:
+    def wait(self, conn: Connection, i: int, prepared: Callable[[int], object]) -> None:
         """Before the loader reads file I: on SQLite, at the first file of a batch, wait
-        until every file of the batch is prepared and attach their scratch file."""
+        until every file of the batch is PREPARED (it waits for the file it is given) and
+        attach their scratch file."""
         if self.sqlite and i in self.own and "own" not in self.attached:
             self._attach(conn, str(self.folder / "own.db"), "own")
         if not self.sqlite or not self._starts_batch(i):
             return
         for k in self.needed(i):
-            futures[k].result()
+            prepared(k)
         self._attach(conn, *self.target(i)[:2])
 
     def _attach(self, conn: Connection, path: str, alias: str) -> None:

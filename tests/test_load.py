@@ -911,27 +911,29 @@ def test_a_load_of_many_files_keeps_every_good_one(engine, tmp_path):
     assert sources == 38
 
 
-_PREPARE = etl.load.prepare_to_file
+_PREPARE = etl.load.prepare_to_files
 _WHO = {}
 
 
-def _held_up(path, *args):
-    """prepare_to_file, held up in the preparing process, noting which process ran it."""
+def _held_up(paths, *args):
+    """prepare_to_files, held up in the preparing process, noting which process ran it."""
     loader = os.getpid() == _WHO["loader"]
     if not loader:
         time.sleep(0.5)
     with open(_WHO["log"], "a") as f:
-        f.write(f"{'loader' if loader else 'worker'} {path.name}\n")
-    return _PREPARE(path, *args)
+        f.writelines(f"{'loader' if loader else 'worker'} {path.name}\n" for path in paths)
+    return _PREPARE(paths, *args)
 
 
 def test_the_loader_prepares_the_last_files_while_it_would_wait(engine, tmp_path, monkeypatch):
     # The preparing process is held up, so that the loader takes files from the end of the
-    # load (etl.load._prepare_while_waiting): every file is prepared once, by one of the two.
+    # load (etl.load._Work.prepare_while_waiting): every file is prepared once, by one of
+    # the two. Each file is a unit of its own here.
     log = tmp_path / "prepared-by.txt"
     monkeypatch.setitem(_WHO, "loader", os.getpid())
     monkeypatch.setitem(_WHO, "log", log)
-    monkeypatch.setattr(etl.load, "prepare_to_file", _held_up)
+    monkeypatch.setattr(etl.load, "prepare_to_files", _held_up)
+    monkeypatch.setattr(etl.load, "UNIT_ROWS", 0)
     files, total = [], Decimal(0)
     for i in range(11):
         rows = [dict(r, kd_tender=r["kd_tender"] + i, pagu=r["pagu"] + i) for r in RESULTS[:2]]
@@ -948,6 +950,113 @@ def test_the_loader_prepares_the_last_files_while_it_would_wait(engine, tmp_path
     assert "rusak.json" in results[-1].error
     stored = packages(engine, ["code", "pagu"])
     assert len(stored) == 22 and sum(p["pagu"] for p in stored) == total
+
+
+def _stable_rows(engine) -> dict:
+    """Every table's rows without the columns that differ from one load to the next (ids,
+    load ids, times)."""
+    out = {}
+    with engine.connect() as conn:
+        for t in schema.metadata.sorted_tables:
+            cols = [c for c in t.columns if not (c.name == "id" or c.name.endswith("load_id")
+                                                  or c.name.endswith("_at"))]
+            out[t.name] = sorted(map(repr, conn.execute(select(*cols)).all()))
+    return out
+
+
+def _alike_exports(folder):
+    """Yearly exports of two kinds, each kind's files alike (one layout, the same columns),
+    with what cleaning must keep apart per file: a code stated in two files (no conflict), a
+    conflict and an exact repeat within one file, a blank row, a bad cell, contract versions
+    of one package in two files."""
+    twin = dict(RESULTS[0], nilai_kontrak=1111111111)
+    later = dict(RESULTS[1], nama_paket="Penyusunan RDTR Paseh (ulang)", _event_date="2025-11-03")
+    garbage = [dict(RESULTS[2], kd_tender=777 + i, pagu="seribu rupiah") for i in range(3)]
+    blank = {k: None for k in RESULTS[0]}
+    files = [write_xlsx(folder / "hasil_2024.xlsx",
+                        [RESULTS[0], twin, RESULTS[1], blank, garbage[0]]),
+             write_xlsx(folder / "hasil_2025.xlsx", [later, RESULTS[2], garbage[1], RESULTS[2]]),
+             write_xlsx(folder / "hasil_2026.xlsx", [RESULTS[0], blank, RESULTS[1], garbage[2]])]
+    kontrak = _contracts(RESULTS[0])
+    revised = dict(kontrak[1], nilai_kontrak=1400000000, tgl_kontrak="2025-09-01")
+    files += [write_xlsx(folder / "kontrak_2024.xlsx", kontrak),
+              write_xlsx(folder / "kontrak_2025.xlsx", [kontrak[0], revised])]
+    return files
+
+
+def test_alike_files_cleaned_together_load_as_each_alone(engine, tmp_path, monkeypatch):
+    """A load prepares small files together and cleans the alike ones together
+    (etl.load.prepare_many): every row, reject, count and row number is the one the files
+    give prepared one by one."""
+    files = _alike_exports(tmp_path)
+    log, real = tmp_path / "together.txt", etl.load.clean_tables
+
+    def noted(raws):  # in whichever process cleans them
+        with open(log, "a") as f:
+            f.write(f"{len(raws)}\n")
+        return real(raws)
+
+    def together():
+        counts = sorted(int(n) for n in log.read_text().split())
+        log.unlink()
+        return counts
+
+    monkeypatch.setattr(etl.load, "clean_tables", noted)
+    loaded = load_paths(engine, files)
+    assert together() == [2, 3]
+    state = _stable_rows(engine)
+    wipe(engine)
+    monkeypatch.setattr(etl.load, "UNIT_ROWS", 0)  # each file a unit of its own
+    alone = load_paths(engine, files)
+    assert together() == [1] * len(files)
+    assert _stable_rows(engine) == state
+    counts = [(r.error, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_skipped,
+               r.packages_new, r.packages_updated, r.packages_unchanged) for r in loaded]
+    assert counts == [(r.error, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_skipped,
+                       r.packages_new, r.packages_updated, r.packages_unchanged) for r in alone]
+    # What each file states of itself, as a reader would check it:
+    assert [c[1:5] for c in counts] == [(5, 1, 3, 1), (4, 2, 1, 1), (4, 2, 1, 1),
+                                        (2, 2, 0, 0), (2, 2, 0, 0)]
+    with engine.connect() as conn:
+        rejects = conn.execute(select(schema.loads.c.file_name, schema.rejects.c.row_number)
+                               .join(schema.rejects).order_by(schema.rejects.c.id)).all()
+    assert rejects == [("hasil_2024.xlsx", 6), ("hasil_2024.xlsx", 2), ("hasil_2024.xlsx", 3),
+                       ("hasil_2025.xlsx", 4), ("hasil_2026.xlsx", 5)]
+    [paseh] = [p for p in packages(engine, ["code", "name"]) if p["code"] == "10011868000"]
+    assert paseh["name"] == "Penyusunan RDTR Paseh (ulang)"  # the later export's
+    with engine.connect() as conn:
+        versions = conn.execute(select(schema.contracts.c.version, schema.contracts.c.kontrak)
+                                .order_by(schema.contracts.c.version)).all()
+    assert versions == [("0", Decimal("1269963504.15")), ("1", Decimal("1400000000"))]
+
+
+def test_a_file_that_fails_cleaning_together_fails_alone(engine, tmp_path, monkeypatch):
+    files = _alike_exports(tmp_path)
+    real = etl.load.clean_tables
+
+    def fails_on_2025(raws):
+        if any(len(raw.frame) and raw.frame.iloc[0]["nama_paket"].endswith("(ulang)")
+               for raw in raws):
+            raise RuntimeError("pembersihan gagal")
+        return real(raws)
+
+    monkeypatch.setattr(etl.load, "clean_tables", fails_on_2025)
+    results = load_paths(engine, files)
+    assert [r.error is not None for r in results] == [False, True, False, False, False]
+    assert "hasil_2025.xlsx" in results[1].error and "pembersihan gagal" in results[1].error
+    assert [r.rows_loaded for r in results] == [1, 0, 2, 2, 2]
+
+
+def test_units_group_consecutive_small_files_named_alike(tmp_path, monkeypatch):
+    monkeypatch.setattr(etl.load, "UNIT_ROWS", 100)
+    monkeypatch.setattr(etl.load, "BYTES_PER_ROW", {"spreadsheet": 1, ".json": 4, "text": 2})
+    names = ["a/hasil_2024.csv", "a/hasil_2025.csv", "a/hasil_2026.csv", "a/hasil_2027.csv",
+             "a/pengumuman_2024.csv", "a/rekap.xlsx", "b/hasil_2028.json", "b/hasil_2029.json",
+             "b/hasil_2030.json", "b/HASIL_2031.XLSX", "b/hasil_2032.xlsx"]
+    sizes = [80, 80, 60, 20, 1000, 5, 80, 80, 80, 60, 50]  # rows: 40, 40, 30, 10, 500, ...
+    units = etl.load._units([tmp_path / n for n in names], sizes)
+    assert units == [range(0, 2), range(2, 4), range(4, 5), range(5, 6), range(6, 9),
+                     range(9, 10), range(10, 11)]
 
 
 class _DriverError(Exception):
