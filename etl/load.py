@@ -199,8 +199,9 @@ def prepare_to_files(paths: list[Path], resolver, folder: str, targets) -> list[
     in its scratch TARGET (file, alias, table) where given. The preparing process hands its
     memory back before the next files, and the loading process reads one file's result when
     it writes it."""
-    out = []
-    for prepared, target in zip(prepare_many(paths, resolver), targets, strict=True):
+    out, results = [], prepare_many(paths, resolver)
+    for k, target in enumerate(targets):
+        prepared, results[k] = results[k], None  # its memory goes with it, before the next
         out.append(Path(folder) / f"{uuid.uuid4().hex}.pickle")
         _stage(prepared, target)
         with open(out[-1], "wb") as f:
@@ -243,6 +244,7 @@ class _Work:
         return self.futures[u].result()[i - self.units[u].start]
 
     def cancel(self) -> None:
+        """Cancel the units not begun (after a failure)."""
         for future in self.futures:
             future.cancel()
 
@@ -277,12 +279,14 @@ def _units(files: list[Path], sizes: list[int]) -> list[range]:
     their digits alone (an export's yearly files, say: likely alike, see prepare_many), up to
     UNIT_ROWS in all; any other file alone."""
     rows = [size / _bytes_per_row(path) for path, size in zip(files, sizes, strict=True)]
-    units, start = [], 0
+    units, start, total = [], 0, rows[0] if rows else 0
     for k in range(1, len(files) + 1):
         if (k == len(files) or _name_kind(files[k]) != _name_kind(files[start])
-                or sum(rows[start:k + 1]) > UNIT_ROWS):
+                or total + rows[k] > UNIT_ROWS):
             units.append(range(start, k))
-            start = k
+            start, total = k, 0
+        if k < len(files):
+            total += rows[k]
     return units
 
 
@@ -464,13 +468,14 @@ def prepare_many(paths: list[Path], resolver) -> list[Prepared]:
     """Read and clean files and make their source rows. Files alike (rows.alike: the yearly
     exports of one kind, say) are cleaned together, which costs about what one of them costs
     alone where they are small; each file's result is the one it gets alone."""
+    paths = [Path(p) for p in paths]
     prepared: dict[int, Prepared] = {}
     groups: dict[tuple, list[tuple[int, RawTable]]] = {}
-    for i, path in enumerate(map(Path, paths)):
+    for i, path in enumerate(paths):
         try:
             raw = read_export(path)
         except Exception as exc:
-            prepared[i] = _unreadable(path, exc)
+            prepared[i] = _failed(path, exc)
         else:
             groups.setdefault(alike(raw), []).append((i, raw))
     for members in groups.values():
@@ -480,36 +485,35 @@ def prepare_many(paths: list[Path], resolver) -> list[Prepared]:
     return [prepared[i] for i in range(len(paths))]
 
 
-def _unreadable(path: Path, exc: Exception) -> Prepared:
+def _failed(path: Path, exc: Exception) -> Prepared:
+    """A file that cannot be read or cleaned, and why."""
     if isinstance(exc, ReadError):
         return Prepared(path, error=str(exc))
     return Prepared(path, error=f"{path}: tidak dapat dibaca ({exc})")  # a damaged file
 
 
 def _prepare_alike(paths: list[Path], raws: list[RawTable], resolver) -> list[Prepared]:
-    """Clean alike tables together and make each one's source rows. Should their cleaning
-    fail, each is cleaned alone, so that the failure is the failing file's alone."""
-    frames, dataset = [raw.frame for raw in raws], raws[0].layout.dataset
+    """Clean alike tables together and make each one's source rows. Should cleaning them
+    together fail, each file is read and cleaned alone, so that a file that cannot be
+    cleaned fails alone."""
+    dataset = raws[0].layout.dataset
     try:
-        cleaned = clean_tables(raws)
+        cleaned = clean_tables(raws)  # takes the cells: each raw.frame keeps its rows alone
     except Exception as exc:
         if len(raws) == 1:
-            return [_unreadable(paths[0], exc)]
-        for raw, frame in zip(raws, frames, strict=True):
-            raw.frame = frame  # cleaning took the cells, leaving the tables themselves alone
-        return [_prepare_alike([path], [raw], resolver)[0]
-                for path, raw in zip(paths, raws, strict=True)]
-    out = [Prepared(path, raw.layout, rejects=cleaned.rejects[k], rows_read=len(frames[k]),
+            return [_failed(paths[0], exc)]
+        return [prepare(path, resolver) for path in paths]
+    out = [Prepared(path, raw.layout, rejects=cleaned.rejects[k], rows_read=len(raw.frame),
                     rows_skipped=cleaned.skipped[k], sha256=_sha256(path))
            for k, (path, raw) in enumerate(zip(paths, raws, strict=True))]
     frame, tables = cleaned.frame, cleaned.tables
     for k, count in enumerate(np.bincount(tables, minlength=len(raws))):
         out[k].rows_loaded = int(count)
-    del raws, frames, cleaned
+    del raws, cleaned
     release_memory(sum(p.rows_read for p in out))  # the raw cells, before the source rows
     if dataset == "contract" and not frame.empty:
         for k, contracts in enumerate(_by_table(_contract_rows(frame), tables, len(out))):
-            out[k].contracts = contracts
+            out[k].contracts = contracts if len(contracts) else None  # as a file alone
         # The package's source is its latest contract version (the rows kept in place: their
         # order is the key's from here on).
         versions = frame[["kind", "code"]].assign(
@@ -527,9 +531,9 @@ def _prepare_alike(paths: list[Path], raws: list[RawTable], resolver) -> list[Pr
 
 def _key_order(frame: pd.DataFrame, tables: np.ndarray) -> np.ndarray:
     """FRAME's rows in key order, table by table."""
-    keys = pa.table({"table": tables, "kind": frame["kind"], "code": frame["code"]})
-    return pc.sort_indices(keys, [("table", "ascending"), ("kind", "ascending"),
-                                  ("code", "ascending")]).to_numpy()
+    keys = {"table": tables} if tables.any() else {}  # not for one table alone
+    keys = pa.table({**keys, "kind": frame["kind"], "code": frame["code"]})
+    return pc.sort_indices(keys, [(name, "ascending") for name in keys.column_names]).to_numpy()
 
 
 def _by_table(frame: pd.DataFrame, tables: np.ndarray, count: int) -> list[pd.DataFrame]:

@@ -55,9 +55,18 @@ def clean_table(raw: RawTable) -> Cleaned:
 
 
 def alike(raw: RawTable) -> tuple:
-    """What tables must share to be cleaned together: their layout and their columns, each
-    of the same type (the yearly files of one kind of export, say)."""
-    return raw.layout.name, frozenset((c, str(t)) for c, t in raw.frame.dtypes.items())
+    """What tables must share to be cleaned together: their layout, their columns, each of
+    the same type, in any order (an export's order changes from year to year), and the
+    column each field is read from (the yearly files of one kind, say)."""
+    sources = _sources(raw.layout, raw.frame.columns)
+    return raw.layout.name, frozenset(raw.frame.dtypes.items()), frozenset(sources.items())
+
+
+def _sources(layout, names) -> dict[str, str]:
+    """The column each of LAYOUT's fields is read from, of the columns NAMES."""
+    columns = {normalise_header(c): c for c in names}
+    sources = {f: layout.column_for(f, set(columns)) for f in layout.fields}
+    return {f: columns[c] for f, c in sources.items() if c}
 
 
 def clean_tables(raws: list[RawTable]) -> CleanedTogether:
@@ -69,17 +78,20 @@ def clean_tables(raws: list[RawTable]) -> CleanedTogether:
     Takes the raw cells (each raw.frame is left empty) and lets each raw column go once it is
     cleaned, but for the few rows a reject may have to show: a large file's raw and cleaned
     cells are never held whole at once."""
-    layout, frame, tables, row_numbers = _cells_together(raws)
-    columns = {normalise_header(c): c for c in frame.columns}
-    sources = {f: layout.column_for(f, set(columns)) for f in layout.fields}
-    sources = {f: columns[c] for f, c in sources.items() if c}
-    used = frame[list(dict.fromkeys(sources.values()))]
-    keep = ~_blank_or_total(used, frame, sources.get("code"))
-    del frame
-    skipped = _per_table(tables[~keep.to_numpy()], len(raws))
+    layout, frames = raws[0].layout, [raw.frame for raw in raws]
+    for raw in raws:
+        raw.frame = raw.frame.iloc[:, :0]  # the row count stays
+    sources = _sources(layout, frames[0].columns)
+    used_columns = list(dict.fromkeys(sources.values()))
+    # Each table's own: a total row is told by its first cells, in that table's column order.
+    keep = ~np.concatenate([_blank_or_total(f, used_columns, sources.get("code")).to_numpy()
+                            for f in frames])
+    frame, tables, row_numbers = _cells_together(raws, frames)
+    used = frame[used_columns]
+    del frame, frames
+    skipped = _per_table(tables[~keep], len(raws))
     if not keep.all():
-        used, row_numbers = used[keep], row_numbers[keep]
-        tables = tables[keep.to_numpy()]
+        used, row_numbers, tables = used[keep], row_numbers[keep], tables[keep]
     cells = take_columns(used)
     problems: dict = {}
     lost: dict = {}
@@ -118,20 +130,15 @@ def clean_tables(raws: list[RawTable]) -> CleanedTogether:
                            skipped.tolist())
 
 
-def _cells_together(raws: list[RawTable]) -> tuple:
-    """The raw cells of RAWS in one frame (taken out of them: each raw.frame is left empty),
-    which table each row came from, and each row's number as a spreadsheet shows it."""
-    frames = [raw.frame for raw in raws]
-    for raw in raws:
-        raw.frame = raw.frame.iloc[:, :0]
-    order = list(frames[0].columns)
-    frame = frames[0] if len(frames) == 1 else pd.concat([f[order] for f in frames],
-                                                        ignore_index=True)
+def _cells_together(raws: list[RawTable], frames: list[pd.DataFrame]) -> tuple:
+    """The raw cells FRAMES of RAWS in one frame, which table each row came from, and each
+    row's number as a spreadsheet shows it."""
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     lengths = [len(f) for f in frames]
     tables = np.repeat(np.arange(len(frames)), lengths)
     numbers = np.concatenate([np.arange(raw.header_row + 1, raw.header_row + 1 + n)
                               for raw, n in zip(raws, lengths, strict=True)])
-    return raws[0].layout, frame, tables, pd.Series(numbers, index=frame.index)
+    return frame, tables, pd.Series(numbers, index=frame.index)
 
 
 def _per_table(tables: np.ndarray, count: int) -> np.ndarray:
@@ -177,8 +184,9 @@ def _empty(series: pd.Series) -> pd.Series:
     return (series.isna() | text.isin(clean.EMPTY)).fillna(True).astype(bool)
 
 
-def _blank_or_total(used: pd.DataFrame, frame: pd.DataFrame, code_col: str | None) -> pd.Series:
-    """Rows with nothing in them, and the TOTAL / JUMLAH rows analysts add at the bottom."""
+def _blank_or_total(frame: pd.DataFrame, used: list[str], code_col: str | None) -> pd.Series:
+    """Rows with nothing in the USED columns, and the TOTAL / JUMLAH rows analysts add at
+    the bottom."""
     # Only a row without a real code can be blank or a total row: look closer at those alone.
     if code_col and pd.api.types.is_numeric_dtype(frame[code_col]):
         candidates = frame[code_col].isna()  # a number says neither "total" nor "-"
@@ -190,7 +198,7 @@ def _blank_or_total(used: pd.DataFrame, frame: pd.DataFrame, code_col: str | Non
         candidates = pd.Series(True, index=frame.index)
     if not candidates.any():
         return candidates
-    rest = used[candidates]
+    rest = frame.loc[candidates, used]
     blank = pd.concat([_empty(rest[c]) for c in rest.columns], axis=1).all(axis=1)
     cells = frame[candidates].astype(object)
     # (astype(str) alone keeps a missing cell missing, which join cannot take)

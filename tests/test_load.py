@@ -925,14 +925,17 @@ def _held_up(paths, *args):
     return _PREPARE(paths, *args)
 
 
-def test_the_loader_prepares_the_last_files_while_it_would_wait(engine, tmp_path, monkeypatch):
-    # The preparing process is held up, so that the loader takes files from the end of the
+@pytest.mark.parametrize("per_unit", [1, 3])
+def test_the_loader_prepares_the_last_files_while_it_would_wait(engine, tmp_path, monkeypatch,
+                                                                 per_unit):
+    # The preparing process is held up, so that the loader takes units from the end of the
     # load (etl.load._Work.prepare_while_waiting): every file is prepared once, by one of
-    # the two. Each file is a unit of its own here.
+    # the two, each unit whole by one of them.
     log = tmp_path / "prepared-by.txt"
     monkeypatch.setitem(_WHO, "loader", os.getpid())
     monkeypatch.setitem(_WHO, "log", log)
     monkeypatch.setattr(etl.load, "prepare_to_files", _held_up)
+    monkeypatch.setattr(etl.load, "BYTES_PER_ROW", {"spreadsheet": 1, ".json": 1, "text": 1})
     monkeypatch.setattr(etl.load, "UNIT_ROWS", 0)
     files, total = [], Decimal(0)
     for i in range(11):
@@ -941,11 +944,15 @@ def test_the_loader_prepares_the_last_files_while_it_would_wait(engine, tmp_path
         total += sum(Decimal(r["pagu"]) for r in rows)
     files.append(tmp_path / "rusak.json")
     files[-1].write_text("bukan JSON")
+    if per_unit > 1:  # the CSV files in units of three (the last of two), each byte a row
+        monkeypatch.setattr(etl.load, "UNIT_ROWS", 3 * max(f.stat().st_size for f in files))
     results = load_paths(engine, files)
     who = dict(reversed(line.split()) for line in log.read_text().splitlines())
     assert sorted(who) == sorted(f.name for f in files)  # each file prepared once
     by_loader = [f.name for f in files if who[f.name] == "loader"]
     assert by_loader and by_loader == [f.name for f in files[-len(by_loader):]]
+    if per_unit > 1:
+        assert len(by_loader) in (1, 3, 6, 9)  # rusak.json, then whole units of CSV files
     assert [r.error is not None for r in results] == [False] * 11 + [True]
     assert "rusak.json" in results[-1].error
     stored = packages(engine, ["code", "pagu"])
@@ -967,16 +974,24 @@ def _stable_rows(engine) -> dict:
 def _alike_exports(folder):
     """Yearly exports of two kinds, each kind's files alike (one layout, the same columns),
     with what cleaning must keep apart per file: a code stated in two files (no conflict), a
-    conflict and an exact repeat within one file, a blank row, a bad cell, contract versions
-    of one package in two files."""
+    conflict and an exact repeat within one file, blank rows, bad cells, a title row above
+    the header, a total row told by its first cell in the file's own column order, a file
+    with no good row, contract versions of one package in two files."""
     twin = dict(RESULTS[0], nilai_kontrak=1111111111)
     later = dict(RESULTS[1], nama_paket="Penyusunan RDTR Paseh (ulang)", _event_date="2025-11-03")
-    garbage = [dict(RESULTS[2], kd_tender=777 + i, pagu="seribu rupiah") for i in range(3)]
+    garbage = [dict(RESULTS[2], kd_tender=777 + i, pagu="seribu rupiah") for i in range(4)]
     blank = {k: None for k in RESULTS[0]}
+    # Another year's order: the last column first, its total row saying so in that column.
+    turned = [{k: r[k] for k in reversed(list(r))} for r in (RESULTS[0], blank, RESULTS[1],
+                                                             garbage[2])]
+    total = ["Jumlah", *(2_500_000_000 if k == "pagu" else None for k in list(turned[0])[1:])]
     files = [write_xlsx(folder / "hasil_2024.xlsx",
                         [RESULTS[0], twin, RESULTS[1], blank, garbage[0]]),
              write_xlsx(folder / "hasil_2025.xlsx", [later, RESULTS[2], garbage[1], RESULTS[2]]),
-             write_xlsx(folder / "hasil_2026.xlsx", [RESULTS[0], blank, RESULTS[1], garbage[2]])]
+             write_xlsx(folder / "hasil_2026.xlsx", turned, title_rows=[("Hasil tender 2026",)],
+                        total_row=total),
+             write_xlsx(folder / "hasil_2027.xlsx",
+                        [blank, garbage[3], dict(RESULTS[1], kd_tender=None)])]
     kontrak = _contracts(RESULTS[0])
     revised = dict(kontrak[1], nilai_kontrak=1400000000, tgl_kontrak="2025-09-01")
     files += [write_xlsx(folder / "kontrak_2024.xlsx", kontrak),
@@ -1003,7 +1018,7 @@ def test_alike_files_cleaned_together_load_as_each_alone(engine, tmp_path, monke
 
     monkeypatch.setattr(etl.load, "clean_tables", noted)
     loaded = load_paths(engine, files)
-    assert together() == [2, 3]
+    assert together() == [2, 4]
     state = _stable_rows(engine)
     wipe(engine)
     monkeypatch.setattr(etl.load, "UNIT_ROWS", 0)  # each file a unit of its own
@@ -1015,13 +1030,14 @@ def test_alike_files_cleaned_together_load_as_each_alone(engine, tmp_path, monke
     assert counts == [(r.error, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_skipped,
                        r.packages_new, r.packages_updated, r.packages_unchanged) for r in alone]
     # What each file states of itself, as a reader would check it:
-    assert [c[1:5] for c in counts] == [(5, 1, 3, 1), (4, 2, 1, 1), (4, 2, 1, 1),
-                                        (2, 2, 0, 0), (2, 2, 0, 0)]
+    assert [c[1:5] for c in counts] == [(5, 1, 3, 1), (4, 2, 1, 1), (5, 2, 1, 2),
+                                        (3, 0, 2, 1), (2, 2, 0, 0), (2, 2, 0, 0)]
     with engine.connect() as conn:
         rejects = conn.execute(select(schema.loads.c.file_name, schema.rejects.c.row_number)
                                .join(schema.rejects).order_by(schema.rejects.c.id)).all()
     assert rejects == [("hasil_2024.xlsx", 6), ("hasil_2024.xlsx", 2), ("hasil_2024.xlsx", 3),
-                       ("hasil_2025.xlsx", 4), ("hasil_2026.xlsx", 5)]
+                       ("hasil_2025.xlsx", 4), ("hasil_2026.xlsx", 6), ("hasil_2027.xlsx", 3),
+                       ("hasil_2027.xlsx", 4)]
     [paseh] = [p for p in packages(engine, ["code", "name"]) if p["code"] == "10011868000"]
     assert paseh["name"] == "Penyusunan RDTR Paseh (ulang)"  # the later export's
     with engine.connect() as conn:
@@ -1042,9 +1058,9 @@ def test_a_file_that_fails_cleaning_together_fails_alone(engine, tmp_path, monke
 
     monkeypatch.setattr(etl.load, "clean_tables", fails_on_2025)
     results = load_paths(engine, files)
-    assert [r.error is not None for r in results] == [False, True, False, False, False]
+    assert [r.error is not None for r in results] == [False, True, False, False, False, False]
     assert "hasil_2025.xlsx" in results[1].error and "pembersihan gagal" in results[1].error
-    assert [r.rows_loaded for r in results] == [1, 0, 2, 2, 2]
+    assert [r.rows_loaded for r in results] == [1, 0, 2, 0, 2, 2]
 
 
 def test_units_group_consecutive_small_files_named_alike(tmp_path, monkeypatch):
