@@ -278,15 +278,16 @@ def _units(files: list[Path], sizes: list[int]) -> list[range]:
     """The load's files in units prepared together: consecutive files whose names differ in
     their digits alone (an export's yearly files, say: likely alike, see prepare_many), up to
     UNIT_ROWS in all; any other file alone."""
-    rows = [size / _bytes_per_row(path) for path, size in zip(files, sizes, strict=True)]
-    units, start, total = [], 0, rows[0] if rows else 0
-    for k in range(1, len(files) + 1):
-        if (k == len(files) or _name_kind(files[k]) != _name_kind(files[start])
-                or total + rows[k] > UNIT_ROWS):
+    units, start, total = [], 0, 0.0
+    for k, (path, size) in enumerate(zip(files, sizes, strict=True)):
+        rows = size / _bytes_per_row(path)
+        if k > start and (_name_kind(path) != _name_kind(files[start])
+                          or total + rows > UNIT_ROWS):
             units.append(range(start, k))
-            start, total = k, 0
-        if k < len(files):
-            total += rows[k]
+            start, total = k, 0.0
+        total += rows
+    if files:
+        units.append(range(start, len(files)))
     return units
 
 

@@ -55,11 +55,13 @@ def clean_table(raw: RawTable) -> Cleaned:
 
 
 def alike(raw: RawTable) -> tuple:
-    """What tables must share to be cleaned together: their layout, their columns, each of
-    the same type, in any order (an export's order changes from year to year), and the
-    column each field is read from (the yearly files of one kind, say)."""
+    """What tables must share to be cleaned together (the yearly files of one kind, say):
+    their layout, the column each field is read from, and those columns' types. The order of
+    the columns may differ (an export's changes from year to year), and so may the columns
+    no field reads."""
     sources = _sources(raw.layout, raw.frame.columns)
-    return raw.layout.name, frozenset(raw.frame.dtypes.items()), frozenset(sources.items())
+    read = raw.frame.dtypes[list(dict.fromkeys(sources.values()))]
+    return raw.layout.name, frozenset(sources.items()), frozenset(read.items())
 
 
 def _sources(layout, names) -> dict[str, str]:
@@ -86,9 +88,8 @@ def clean_tables(raws: list[RawTable]) -> CleanedTogether:
     # Each table's own: a total row is told by its first cells, in that table's column order.
     keep = ~np.concatenate([_blank_or_total(f, used_columns, sources.get("code")).to_numpy()
                             for f in frames])
-    frame, tables, row_numbers = _cells_together(raws, frames)
-    used = frame[used_columns]
-    del frame, frames
+    used, tables, row_numbers = _cells_together(raws, [f[used_columns] for f in frames])
+    del frames
     skipped = _per_table(tables[~keep], len(raws))
     if not keep.all():
         used, row_numbers, tables = used[keep], row_numbers[keep], tables[keep]
@@ -131,8 +132,8 @@ def clean_tables(raws: list[RawTable]) -> CleanedTogether:
 
 
 def _cells_together(raws: list[RawTable], frames: list[pd.DataFrame]) -> tuple:
-    """The raw cells FRAMES of RAWS in one frame, which table each row came from, and each
-    row's number as a spreadsheet shows it."""
+    """The raw cells FRAMES of RAWS (the same columns in each) in one frame, which table
+    each row came from, and each row's number as a spreadsheet shows it."""
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     lengths = [len(f) for f in frames]
     tables = np.repeat(np.arange(len(frames)), lengths)
