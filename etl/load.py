@@ -292,10 +292,14 @@ def _units(files: list[Path], sizes: list[int]) -> list[range]:
 
 
 def _bytes_per_row(path: Path) -> int:
+    return BYTES_PER_ROW.get(_format(path), BYTES_PER_ROW["text"])
+
+
+def _format(path: Path) -> str:
+    """'spreadsheet' for any spreadsheet, else the file's suffix: what a file's preparing and
+    writing cost per byte depends on."""
     suffix = path.suffix.lower()
-    if suffix in SPREADSHEET_SUFFIXES:
-        return BYTES_PER_ROW["spreadsheet"]
-    return BYTES_PER_ROW.get(suffix, BYTES_PER_ROW["text"])
+    return "spreadsheet" if suffix in SPREADSHEET_SUFFIXES else suffix
 
 
 def _name_kind(path: Path) -> tuple:
@@ -303,8 +307,7 @@ def _name_kind(path: Path) -> tuple:
 
 
 def _write_share(path: Path) -> float:
-    spreadsheet = path.suffix.lower() in SPREADSHEET_SUFFIXES
-    return SPREADSHEET_WRITE_SHARE if spreadsheet else WRITE_SHARE
+    return SPREADSHEET_WRITE_SHARE if _format(path) == "spreadsheet" else WRITE_SHARE
 
 
 def _size(path: Path) -> int:
