@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy import delete, event, func, inspect, select, update
 
 import etl.load
 from etl import regions, schema
@@ -1151,6 +1151,35 @@ def test_after_a_load_or_refresh_the_tables_the_dashboard_reads_have_statistics(
         assert {"packages", "satker_cube", "savings_cube"} <= analyzed
         assert not {"province_cube", "flag_cube"} & analyzed
     assert len(seen) == 2
+
+
+@POSTGRESQL_ONLY
+def test_a_small_load_plans_its_merge_with_the_statistics_it_finds(engine, tmp_path):
+    """package_sources is sampled again by a load of BULK_SHARE of the packages or more, and
+    when it has no statistics yet; a smaller load into a larger database plans its merge
+    with the statistics it finds, and merges as well."""
+    rng = random.Random(7)
+    analyzed = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def record(conn, cursor, statement, *args):
+        if statement.startswith(f"ANALYZE {schema.package_sources.name}"):
+            analyzed.append(statement)
+
+    def load(name, codes):
+        rows = [_random_result(rng, code, "tender", "2025-10-01") for code in codes]
+        results = load_paths(engine, [write_json(tmp_path / name, rows)])
+        assert [r.packages_new for r in results] == [len(codes)]
+
+    load("first.json", range(1000, 1040))
+    assert len(analyzed) == 1
+    load("small.json", range(2000, 2009))  # 9 of 49 packages: below BULK_SHARE
+    assert len(analyzed) == 1
+    assert len(packages(engine)) == 49
+    load("large.json", range(3000, 3020))  # 20 of 69
+    assert len(analyzed) == 2
+    assert {p["code"] for p in packages(engine)} == {
+        str(c) for c in (*range(1000, 1040), *range(2000, 2009), *range(3000, 3020))}
 
 
 def assert_planned(engine):
