@@ -1154,30 +1154,41 @@ def test_after_a_load_or_refresh_the_tables_the_dashboard_reads_have_statistics(
 
 
 @POSTGRESQL_ONLY
-def test_a_small_load_plans_its_merge_with_the_statistics_it_finds(engine, tmp_path):
-    """package_sources is sampled again by a load of BULK_SHARE of the packages or more, and
-    when it has no statistics yet; a smaller load into a larger database plans its merge
-    with the statistics it finds, and merges as well."""
+def test_a_small_load_plans_with_the_statistics_it_finds(engine, tmp_path):
+    """A load of BULK_SHARE of the packages or more samples package_sources, packages and
+    the cubes summed from, in its transaction or after it (as do loads into tables without
+    statistics); a smaller load into a larger database plans with the statistics it finds,
+    merges as well and keeps the cubes right."""
     rng = random.Random(7)
-    analyzed = []
+    sampled = []
 
     @event.listens_for(engine, "before_cursor_execute")
     def record(conn, cursor, statement, *args):
-        if statement.startswith(f"ANALYZE {schema.package_sources.name}"):
-            analyzed.append(statement)
+        words = statement.split()
+        if "ANALYZE" in words[:2]:
+            sampled.append(words[words.index("ANALYZE") + 1])
 
     def load(name, codes):
+        sampled.clear()
         rows = [_random_result(rng, code, "tender", "2025-10-01") for code in codes]
         results = load_paths(engine, [write_json(tmp_path / name, rows)])
         assert [r.packages_new for r in results] == [len(codes)]
+        return set(sampled)
 
-    load("first.json", range(1000, 1040))
-    assert len(analyzed) == 1
-    load("small.json", range(2000, 2009))  # 9 of 49 packages: below BULK_SHARE
-    assert len(analyzed) == 1
+    everything = {"load_keys", "package_sources", "packages_next", "satker_cube",
+                  "savings_cube", "province_cube", "flag_cube"}
+    assert load("first.json", range(1000, 1040)) == everything
+    # 9 of 49 packages: below BULK_SHARE. The flag cube is re-counted whole: a few rows.
+    assert load("small.json", range(2000, 2009)) == {"load_keys", "flag_cube"}
     assert len(packages(engine)) == 49
-    load("large.json", range(3000, 3020))  # 20 of 69
-    assert len(analyzed) == 2
+    with engine.connect() as conn:  # recomputed, then rolled back
+        work = conn.begin()
+        kept = _cube_rows(conn)
+        etl.load.begin_work(conn)
+        etl.load.refresh_all_cubes(conn)
+        assert _cube_rows(conn) == kept
+        work.rollback()
+    assert load("large.json", range(3000, 3020)) == everything  # 20 of 69
     assert {p["code"] for p in packages(engine)} == {
         str(c) for c in (*range(1000, 1040), *range(2000, 2009), *range(3000, 3020))}
 
