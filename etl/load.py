@@ -87,9 +87,8 @@ EVERY_PAIR = None
 # A load whose packages are in this many provinces of a (budget year, kind) pair or fewer
 # (one LPSE's export, say) re-sums those provinces' cube rows alone; in more, the pair's.
 PROVINCE_SLICES = 4
-# Where a connection's info names the tables that need no new statistics (set by
-# begin_work, taken off after the commit): those its transaction analyzed after their last
-# write, and those a small load changed too little (see _hold_statistics).
+# Where a connection's info names the tables its transaction analyzed after their last
+# write (set by begin_work, taken off after the commit): they need no new statistics then.
 ANALYZED = "hemat_analyzed"
 # SQLAlchemy reports how many rows an INSERT wrote only when asked to.
 ROWCOUNT = {"preserve_rowcount": True}
@@ -915,21 +914,10 @@ def _analyze_sources(conn: Connection) -> None:
 
 
 def _has_statistics(conn: Connection, table: Table) -> bool:
-    """Whether PostgreSQL has statistics of TABLE. A load that changes fewer than
-    BULK_SHARE of the packages leaves those of package_sources, packages and the cubes good
-    enough to plan with (the merge's plan stays the same): sampling them again took 0.9-1.1 s
-    (package_sources), 0.4-0.5 s (packages) and 0.25-0.3 s (the cubes) of a small file's
-    load into a national database."""
-    return conn.dialect.name != "postgresql" or conn.exec_driver_sql(
+    """Whether PostgreSQL has statistics of TABLE (of any of its columns)."""
+    return bool(conn.exec_driver_sql(
         "SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() "
-        "AND tablename = %(table)s)", {"table": table.name}).scalar()
-
-
-def _hold_statistics(conn: Connection, *tables: Table) -> None:
-    """Count those of TABLES that have statistics among those needing no new ones (see
-    _has_statistics): neither the load nor refresh_statistics samples them again."""
-    if conn.dialect.name == "postgresql":
-        conn.info[ANALYZED].update(t.name for t in tables if _has_statistics(conn, t))
+        "AND tablename = %(table)s)", {"table": table.name}).scalar())
 
 
 def publish(conn: Connection, load_ids: list[int]) -> None:
@@ -982,10 +970,13 @@ def _replace_packages(conn: Connection, load_id: int, listed: int, count: int) -
     _analyze(conn, KEYS)
     stored = conn.execute(select(func.count()).select_from(PACKAGES)).scalar()
     bulk = count >= BULK_SHARE * stored
-    if bulk or not _has_statistics(conn, SOURCES):
+    # A smaller load plans its merge with the statistics package_sources has: it probes the
+    # key index for each listed package whatever they say, and their key columns' spread
+    # scales with the table (0.9-1.1 s of a small file's load into a national database).
+    # packages and the cubes are sampled again: the dashboard's plans filter on what a load
+    # may bring anew (a new budget year, planned as one row by older statistics).
+    if bulk or (conn.dialect.name == "postgresql" and not _has_statistics(conn, SOURCES)):
         _analyze_sources(conn)
-    if not bulk:
-        _hold_statistics(conn, PACKAGES, *schema.CUBES)
     _delete_listed(conn, schema.package_flags, listed)
     with _packages_target(conn, listed, bulk) as target:
         m = merged_select(listed).subquery("merged")
@@ -1173,7 +1164,7 @@ def refresh_cube(conn: Connection, slices: set[tuple] | None,
                                scan=table is schema.CUBES[0] and conn.dialect.name == "sqlite"))
             .group_by(*(source[d.name] for d in dims))))
         # Each finer cube is the source of the next, coarser one: sums of sums.
-        if table is not schema.CUBES[-1] and table.name not in conn.info.get(ANALYZED, ()):
+        if table is not schema.CUBES[-1]:
             _analyze(conn, table)
         source = cube.c
         measures = [func.sum(source[m]) for m in schema.CUBE_MEASURES]
