@@ -972,9 +972,9 @@ def _replace_packages(conn: Connection, load_id: int, listed: int, count: int) -
     bulk = count >= BULK_SHARE * stored
     # A smaller load plans its merge with the statistics package_sources has: it probes the
     # key index for each listed package whatever they say, and their key columns' spread
-    # scales with the table (0.9-1.1 s of a small file's load into a national database).
-    # packages and the cubes are sampled again: the dashboard's plans filter on what a load
-    # may bring anew (a new budget year, planned as one row by older statistics).
+    # scales with the table (sampling it took 0.3-1.1 s of a small file's load into a national
+    # database). packages and the cubes are sampled again: the dashboard's plans filter on
+    # what a load may bring anew (a new budget year, planned as one row by older statistics).
     if bulk or (conn.dialect.name == "postgresql" and not _has_statistics(conn, SOURCES)):
         _analyze_sources(conn)
     _delete_listed(conn, schema.package_flags, listed)
