@@ -63,7 +63,7 @@ from sqlalchemy.exc import OperationalError
 from . import clean, quality, regions, schema
 from .bulk import insert_frame
 from .read import SPREADSHEET_SUFFIXES, SUFFIXES, RawTable, ReadError, read_export
-from .rows import FIELDS, alike, clean_tables, filtered, take_columns
+from .rows import FIELDS, alike, clean_tables, filtered, per_table, take_columns
 from .stage import NAMES, Stage, write_scratch
 
 DATASET_PRIORITY = ("result", "announcement", "contract")
@@ -511,7 +511,7 @@ def _prepare_alike(paths: list[Path], raws: list[RawTable], resolver) -> list[Pr
                     rows_skipped=cleaned.skipped[k], sha256=_sha256(path))
            for k, (path, raw) in enumerate(zip(paths, raws, strict=True))]
     frame, tables = cleaned.frame, cleaned.tables
-    for k, count in enumerate(np.bincount(tables, minlength=len(raws))):
+    for k, count in enumerate(per_table(tables, len(raws))):
         out[k].rows_loaded = int(count)
     del raws, cleaned
     release_memory(sum(p.rows_read for p in out))  # the raw cells, before the source rows

@@ -90,7 +90,7 @@ def clean_tables(raws: list[RawTable]) -> CleanedTogether:
                             for f in frames])
     used, tables, row_numbers = _cells_together(raws, [f[used_columns] for f in frames])
     del frames
-    skipped = _per_table(tables[~keep], len(raws))
+    skipped = per_table(tables[~keep], len(raws))
     if not keep.all():
         used, row_numbers, tables = used[keep], row_numbers[keep], tables[keep]
     cells = take_columns(used)
@@ -124,7 +124,7 @@ def clean_tables(raws: list[RawTable]) -> CleanedTogether:
                                      "raw": _raw_json(used.loc[i]),
                                      "reason": "; ".join(problems[i])})
     drop, repeats = _duplicates(out, bad, layout, used, row_numbers, table_of, rejects)
-    skipped += _per_table(table_of.loc[repeats].to_numpy(), len(raws))
+    skipped += per_table(table_of.loc[repeats].to_numpy(), len(raws))
     keep = ~bad & ~out.index.isin(drop)
     good = out if keep.all() else filtered(out, keep)
     return CleanedTogether(good.reset_index(drop=True), tables[keep], rejects,
@@ -142,7 +142,7 @@ def _cells_together(raws: list[RawTable], frames: list[pd.DataFrame]) -> tuple:
     return frame, tables, pd.Series(numbers, index=frame.index)
 
 
-def _per_table(tables: np.ndarray, count: int) -> np.ndarray:
+def per_table(tables: np.ndarray, count: int) -> np.ndarray:
     """How many of the rows (given by their TABLES) each of COUNT tables has."""
     return np.bincount(tables, minlength=count)
 

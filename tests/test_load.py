@@ -1025,10 +1025,12 @@ def test_alike_files_cleaned_together_load_as_each_alone(engine, tmp_path, monke
     alone = load_paths(engine, files)
     assert together() == [1] * len(files)
     assert _stable_rows(engine) == state
-    counts = [(r.error, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_skipped,
-               r.packages_new, r.packages_updated, r.packages_unchanged) for r in loaded]
-    assert counts == [(r.error, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_skipped,
-                       r.packages_new, r.packages_updated, r.packages_unchanged) for r in alone]
+    def counted(results):
+        return [(r.error, r.rows_read, r.rows_loaded, r.rows_rejected, r.rows_skipped,
+                 r.packages_new, r.packages_updated, r.packages_unchanged) for r in results]
+
+    counts = counted(loaded)
+    assert counts == counted(alone)
     # What each file states of itself, as a reader would check it:
     assert [c[1:5] for c in counts] == [(5, 1, 3, 1), (4, 2, 1, 1), (5, 2, 1, 2),
                                         (3, 0, 2, 1), (2, 2, 0, 0), (2, 2, 0, 0)]
