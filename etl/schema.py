@@ -333,6 +333,15 @@ contracts = Table(
 )
 
 
+def sen_view(table: Table, name: str | None = None, **options) -> Table:
+    """TABLE with Money columns as plain BIGINT sen, for bulk reads and writes from pandas;
+    as a table NAME of its own (with Table's OPTIONS) where given."""
+    md = MetaData()
+    cols = [Column(c.name, c.type.impl if isinstance(c.type, Money) else c.type,
+                   primary_key=c.primary_key) for c in table.columns]
+    return Table(name or table.name, md, *cols, **options)
+
+
 # The packages a load touches, so that SQL can join on them instead of long IN lists. A
 # temporary table: it lives only within the load's transaction, in memory, never logged.
 load_keys = Table(
@@ -345,11 +354,26 @@ load_keys = Table(
 )
 
 
+# What a smaller load changes in the savings cubes, per work-unit cube row: the measures of
+# the packages it rewrites, negated as they were and as they are after it. The loader adds
+# them to the rows they touch instead of summing whole (year, kind) slices anew.
+cube_changes = sen_view(satker_cube, "cube_changes", prefixes=["TEMPORARY"])
+# SQLite looks up each cube row of the slices a load touches among them by its place.
+Index("ix_cube_changes_place", *(cube_changes.c[c] for c in CUBE_DIMENSIONS[:4]))
+# The rows of one cube that those changes touch, as they were, while they are summed anew.
+cube_rows = sen_view(satker_cube, "cube_rows", prefixes=["TEMPORARY"])
+
+
 def create_work_tables(conn) -> None:
     """The temporary tables a load or refresh works with, on this connection."""
-    from sqlalchemy.schema import CreateTable
+    from sqlalchemy.schema import CreateIndex, CreateTable
 
-    conn.execute(CreateTable(load_keys, if_not_exists=True))
+    for table in (load_keys, cube_changes, cube_rows):
+        conn.execute(CreateTable(table, if_not_exists=True))
+    if conn.dialect.name == "sqlite":
+        for index in cube_changes.indexes:
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
 
 # Users' own spellings of region names (hemat refresh --aliases FILE), on top of the shipped list.
 region_aliases = Table(
@@ -359,14 +383,6 @@ region_aliases = Table(
     Column("code", Code(8), nullable=False),
     Column("note", Text),
 )
-
-
-def sen_view(table: Table) -> Table:
-    """TABLE with Money columns as plain BIGINT sen, for bulk reads and writes from pandas."""
-    md = MetaData()
-    cols = [Column(c.name, c.type.impl if isinstance(c.type, Money) else c.type,
-                   primary_key=c.primary_key) for c in table.columns]
-    return Table(table.name, md, *cols)
 
 
 def _drop_load_foreign_keys(conn, owned: set[str]) -> None:

@@ -465,6 +465,19 @@ def _cube_rows(conn) -> dict:
     return _rows(conn, (*schema.CUBES, schema.flag_cube))
 
 
+def assert_cubes_as_recomputed(engine, what: str = "") -> None:
+    """Every cube row is what recomputing the cubes from all packages gives (recomputed in
+    a transaction that is rolled back)."""
+    with engine.connect() as conn:
+        work = conn.begin()
+        kept = _cube_rows(conn)
+        etl.load.begin_work(conn)
+        etl.load.refresh_all_cubes(conn)
+        recomputed = _cube_rows(conn)
+        work.rollback()
+    assert kept == recomputed, what
+
+
 def _moved(rng, stated: dict, date: str) -> dict:
     """A few packages of one budget year and kind, stated again in another year."""
     year, kind = rng.choice(sorted({(r["tahun_anggaran"], k) for (k, _), r in stated.items()}))
@@ -474,15 +487,60 @@ def _moved(rng, stated: dict, date: str) -> dict:
             for key in rng.sample(keys, min(3, len(keys)))}
 
 
+def test_a_small_load_adds_its_changes_to_the_cube_rows_they_touch(engine, tmp_path,
+                                                                     monkeypatch):
+    """Eight packages share one cube row: one counted with an HPS, one counted without,
+    six without a contract. Loads of one package each, too small to re-sum the cubes' slices,
+    move the counted ones to another year: the row keeps its six, its sums over packages
+    with an HPS become NULL, then those over counted packages too, as a recount says."""
+    added = []
+    monkeypatch.setattr(etl.load, "_add_changes",
+                        lambda conn, slices, real=etl.load._add_changes:
+                        added.append(slices) or real(conn, slices))
+
+    def row(code, hps, kontrak, year=2025):
+        return dict(RESULTS[0], kd_tender=code, kd_paket=code, kd_rup_paket=str(code),
+                    nama_paket=f"Paket {code}", tahun_anggaran=year, hps=hps,
+                    nilai_penawaran=kontrak, nilai_terkoreksi=kontrak,
+                    nilai_negosiasi=kontrak, nilai_kontrak=kontrak)
+
+    rows = [row(1, 950_000_000, 900_000_000), row(2, None, 800_000_000.5),
+            *(row(code, 990_000_000, None) for code in range(3, 9))]
+    load_paths(engine, [write_json(tmp_path / "all.json", rows)])
+
+    def cube_row(year=2025):
+        c = schema.satker_cube.c
+        with engine.connect() as conn:
+            return conn.execute(select(c.packages, c.counted, c.with_hps, c.pagu, c.hps,
+                                       c.kontrak, c.kontrak_with_hps)
+                                .where(c.year == year)).one()
+
+    both = (Decimal("3000000000.00"), Decimal("950000000.00"), Decimal("1700000000.50"),
+            Decimal("900000000.00"))  # pagu, hps, kontrak, kontrak with an HPS
+    assert cube_row() == (8, 2, 1, *both)
+    assert added == []  # the first load sums whole slices
+    left = [(7, 1, 0, Decimal("1500000000.00"), None, Decimal("800000000.50"), None),
+            (6, 0, 0, None, None, None, None)]
+    for i, (code, hps, kontrak) in enumerate([(1, 950_000_000, 900_000_000),
+                                              (2, None, 800_000_000.5)]):
+        load_paths(engine, [write_json(tmp_path / f"moved-{code}.json",
+                                       [dict(row(code, hps, kontrak, year=2024),
+                                             _event_date="2025-11-01")])])
+        assert len(added) == i + 1
+        assert cube_row() == left[i]
+        assert_cubes_as_recomputed(engine, f"package {code} moved")
+    assert cube_row(2024) == (2, 2, 1, *both)
+
+
 @pytest.mark.parametrize("province_slices", [4, 1])
 def test_cubes_after_random_loads_are_what_summing_every_package_gives(
         engine, tmp_path, monkeypatch, province_slices):
     """Rounds of loads that change random packages (year, place, buyer, method, amounts,
     verdict), add some and state others again unchanged, in small and in bulk loads, or only
     move a few packages from one budget year to another: after each, every cube row is what
-    recomputing the cubes from all packages gives. The small loads re-sum the provinces they
+    recomputing the cubes from all packages gives. The bulk loads re-sum the provinces they
     touch (at most three a pair here), or, with one province a pair at most, some pairs
-    whole."""
+    whole; the small ones add their changes to the rows of those slices they touch."""
     monkeypatch.setattr(etl.load, "PROVINCE_SLICES", province_slices)
     touched, real = [], etl.load._touched_slices
     monkeypatch.setattr(etl.load, "_touched_slices",
@@ -509,14 +567,7 @@ def test_cubes_after_random_loads_are_what_summing_every_package_gives(
                  for kind in ("tender", "non-tender") if any(k == kind for k, _ in rows)]
         results = load_paths(engine, files)
         assert all(r.error is None for r in results), [r.error for r in results]
-        with engine.connect() as conn:  # recomputed, then rolled back
-            work = conn.begin()
-            kept = _cube_rows(conn)
-            etl.load.begin_work(conn)
-            etl.load.refresh_all_cubes(conn)
-            recomputed = _cube_rows(conn)
-            work.rollback()
-        assert kept == recomputed, f"round {round_}"
+        assert_cubes_as_recomputed(engine, f"round {round_}")
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(schema.packages)).scalar() \
             == len(stated)
