@@ -355,11 +355,14 @@ load_keys = Table(
 
 
 # What a smaller load changes in the savings cubes, per work-unit cube row: the measures of
-# the packages it rewrites, negated as they were and as they are after it. The loader adds
+# the packages it rewrites, negated as they were, and as they are after it. The loader adds
 # them to the rows they touch instead of summing whole (year, kind) slices anew.
 cube_changes = sen_view(satker_cube, "cube_changes", prefixes=["TEMPORARY"])
-# SQLite looks up each cube row of the slices a load touches among them by its place.
-Index("ix_cube_changes_place", *(cube_changes.c[c] for c in CUBE_DIMENSIONS[:4]))
+# SQLite looks up each cube row of the slices a load touches among them, by every column of
+# the cube's key: the coarser cubes' keys lead.
+Index("ix_cube_changes_key", *(cube_changes.c[c] for c in (
+    *(d for d in CUBE_DIMENSIONS if d != "regency_code"), "regency_code", "klpd_code",
+    "satker_code")))
 # The rows of one cube that those changes touch, as they were, while they are summed anew.
 cube_rows = sen_view(satker_cube, "cube_rows", prefixes=["TEMPORARY"])
 

@@ -532,6 +532,26 @@ def test_a_small_load_adds_its_changes_to_the_cube_rows_they_touch(engine, tmp_p
     assert cube_row(2024) == (2, 2, 1, *both)
 
 
+def test_a_change_to_an_empty_label_leaves_the_cube_row_of_a_missing_one(engine):
+    """Two work-unit cube rows differ only in their method: '' and none (NULL). A change to
+    the first adds to it alone, though on PostgreSQL both meet in the hash of their keys."""
+    cube = schema.sen_view(schema.satker_cube)
+    key = dict(year=2025, kind="tender", province_code="32", regency_code=None,
+               klpd_code="D107", satker_code=None, category=None, funding=None, excluded=False)
+    sums = dict(counted=1, with_hps=0, hps=None, kontrak_with_hps=None)
+    with engine.begin() as conn:
+        etl.load.begin_work(conn)
+        conn.execute(cube.insert(), [dict(key, method=method, packages=1, pagu=10_000,
+                                          kontrak=9_000, **sums) for method in (None, "")])
+        conn.execute(schema.cube_changes.insert(), [dict(key, method="", packages=1,
+                                                         pagu=5_050, kontrak=4_001, **sums)])
+        etl.load._add_changes(conn, {(2025, "tender", "32")})
+        rows = conn.execute(select(cube.c.method, cube.c.packages, cube.c.counted, cube.c.pagu,
+                                   cube.c.kontrak)).all()
+        assert conn.execute(select(func.count()).select_from(schema.cube_changes)).scalar() == 0
+    assert sorted(rows, key=repr) == [("", 2, 2, 15_050, 13_001), (None, 1, 1, 10_000, 9_000)]
+
+
 @pytest.mark.parametrize("province_slices", [4, 1])
 def test_cubes_after_random_loads_are_what_summing_every_package_gives(
         engine, tmp_path, monkeypatch, province_slices):
@@ -545,6 +565,11 @@ def test_cubes_after_random_loads_are_what_summing_every_package_gives(
     touched, real = [], etl.load._touched_slices
     monkeypatch.setattr(etl.load, "_touched_slices",
                         lambda *args: touched.append(real(*args)) or touched[-1])
+    bulk, added = {}, []  # each round's load: in bulk (re-summing slices) or not; added
+    monkeypatch.setattr(etl.load, "_is_bulk", lambda *args, real=etl.load._is_bulk:
+                        bulk.setdefault(round_, real(*args)))
+    monkeypatch.setattr(etl.load, "_add_changes", lambda *args, real=etl.load._add_changes:
+                        added.append(round_) or real(*args))
     rng = random.Random(5)
     stated = {}  # (kind, code) -> the row last loaded
     for round_ in range(10):
@@ -573,6 +598,8 @@ def test_cubes_after_random_loads_are_what_summing_every_package_gives(
             == len(stated)
         cubes = _cube_rows(conn)
     assert all(cubes.values()) and len(cubes["flag_cube"]) > 1
+    small = [r for r, in_bulk in bulk.items() if not in_bulk]
+    assert bulk[0] and bulk[6] and len(small) >= 4 and added == small
     # What the rounds went through: province slices and, with one province a pair at most,
     # whole pairs beside them; else slices alone, some of packages with no known province.
     slices = [s for t in touched if t is not etl.load.EVERY_PAIR for s in t]
