@@ -90,8 +90,7 @@ EVERY_PAIR = None
 # the rows its changes touch among them; in more, among the pair's.
 PROVINCE_SLICES = 4
 # Where a connection's info names the tables its transaction analyzed after their last
-# write, or whose statistics still hold (set by begin_work, taken off after the commit):
-# they need no new statistics then.
+# write (set by begin_work, taken off after the commit): they need no new statistics then.
 ANALYZED = "hemat_analyzed"
 # SQLAlchemy reports how many rows an INSERT wrote only when asked to.
 ROWCOUNT = {"preserve_rowcount": True}
@@ -112,9 +111,6 @@ UNIT_ROWS = 8_000
 BYTES_PER_ROW = {"spreadsheet": 270, ".json": 1160, "text": 570}
 # Above this share of the stored packages, a merge builds their indexes anew instead.
 BULK_SHARE = 0.25
-# The share of packages written since PostgreSQL last sampled the table past which a small
-# load has it sampled again: autovacuum's default (autovacuum_analyze_scale_factor).
-RESAMPLE_SHARE = 0.1
 # PostgreSQL: the table that replaces packages after such a merge, and its indexes' suffix.
 NEXT = "_next"
 SHADOW = schema.packages.name + NEXT
@@ -952,36 +948,11 @@ def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) 
         _record_changes(conn, listed, -1, PACKAGES)
     target = _replace_packages(conn, load_id, listed, count, bulk)
     slices = _touched_slices(conn, listed, count, target, before)
-    if conn.dialect.name == "postgresql":
-        _count_since_sampled(conn, count, bulk, slices)
     if bulk:
         refresh_cube(conn, slices, target)
     else:
         _add_to_cubes(conn, listed, slices, target)
     _swap_in(conn, target, listed)
-
-
-def _count_since_sampled(conn: Connection, count: int, bulk: bool,
-                         slices: set[tuple] | None) -> None:
-    """Leave packages' statistics as they are after a small load that writes COUNT packages,
-    all in (budget year, kind) pairs of the cubes' SLICES the database already has, while
-    the packages written since the statistics were taken stay under RESAMPLE_SHARE of those
-    sampled; else have them taken again and count from none (a BULK load samples packages).
-    Sampling a national packages table took 1.2-2.2 s of a small file's load; a new budget
-    year's packages would be planned as a handful from the old sample."""
-    c, cube = schema.sampled_changes.c, schema.province_cube.c
-    since = 0 if bulk else count + (conn.execute(select(c.changed).where(
-        c.table_name == PACKAGES.name)).scalar() or 0)
-    sampled = conn.exec_driver_sql(
-        f"SELECT reltuples FROM pg_class WHERE oid = '{PACKAGES.name}'::regclass").scalar()
-    known = set(conn.execute(select(cube.year, cube.kind).distinct()).all())
-    keep = (not bulk and since < RESAMPLE_SHARE * sampled and slices is not EVERY_PAIR
-            and {s[:2] for s in slices} <= known)
-    conn.execute(delete(schema.sampled_changes).where(c.table_name == PACKAGES.name))
-    conn.execute(insert(schema.sampled_changes).values(table_name=PACKAGES.name,
-                                                       changed=since if keep else 0))
-    if keep:
-        conn.info[ANALYZED].add(PACKAGES.name)
 
 
 def _is_bulk(conn: Connection, count: int) -> bool:

@@ -124,15 +124,6 @@ reference_versions = Table(
     Column("version", Text, nullable=False),
 )
 
-# The packages loads have written since PostgreSQL last sampled the packages table for its
-# statistics: small loads leave them as they are until these add up (load.RESAMPLE_SHARE).
-sampled_changes = Table(
-    "sampled_changes",
-    metadata,
-    Column("table_name", Code(63), primary_key=True),
-    Column("changed", BigInteger, nullable=False),
-)
-
 loads = Table(
     "loads",
     metadata,
@@ -558,7 +549,7 @@ def _upgrade_cubes(conn, before: set[str], owned: set[str]) -> set[str]:
 
 # Tables only the loader's role reads: a dashboard's role may find them missing after an
 # upgrade, until the loader's role makes them.
-LOADER_ONLY = frozenset({"reference_versions", "sampled_changes"})
+LOADER_ONLY = frozenset({"reference_versions"})
 # The PostgreSQL advisory lock a load or refresh holds until its commit: they take turns, so
 # that what one finds at its start (a first load, say) stays true until it ends. A refill of
 # the region list after an upgrade takes it too.

@@ -1237,8 +1237,8 @@ def test_after_a_load_or_refresh_the_tables_the_dashboard_reads_have_statistics(
 def test_a_small_load_plans_its_merge_with_the_statistics_it_finds(engine, tmp_path):
     """package_sources is sampled again by a load of BULK_SHARE of the packages or more, and
     when it has no statistics; a smaller load into a larger database plans its merge with
-    the statistics it finds, and merges as well. The cubes are sampled after every load,
-    packages after each but the last, too small (see the next test)."""
+    the statistics it finds, and merges as well. packages and the cubes are sampled after
+    every load."""
     rng = random.Random(7)
     sampled = []
 
@@ -1268,45 +1268,10 @@ def test_a_small_load_plans_its_merge_with_the_statistics_it_finds(engine, tmp_p
         conn.exec_driver_sql("DELETE FROM pg_statistic "
                              "WHERE starelid = 'package_sources'::regclass")
         conn.commit()
-    assert load("after.json", range(4000, 4003)) == in_place - {"packages"} | {"package_sources"}
+    assert load("after.json", range(4000, 4003)) == in_place | {"package_sources"}
     assert {p["code"] for p in packages(engine)} == {str(c) for c in (
         *range(1000, 1040), *range(2000, 2009), *range(2100, 2110), *range(3000, 3015),
         *range(4000, 4003))}
-
-
-@POSTGRESQL_ONLY
-def test_small_loads_keep_the_packages_statistics_until_a_tenth_has_changed(engine, tmp_path):
-    """After a load of 40 packages, small loads into the budget years it has leave packages'
-    statistics as they are until the packages written since add up to a tenth of those
-    sampled; a package of a new budget year has them taken again at once."""
-    rng = random.Random(11)
-    sampled = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def record(conn, cursor, statement, *args):
-        words = statement.split()
-        if "ANALYZE" in words[:2]:
-            sampled.append(words[words.index("ANALYZE") + 1])
-
-    def load(name, codes, year=2024):
-        sampled.clear()
-        rows = [dict(_random_result(rng, code, "tender", "2025-10-01"), tahun_anggaran=year)
-                for code in codes]
-        load_paths(engine, [write_json(tmp_path / name, rows)])
-        with engine.connect() as conn:
-            since = conn.execute(select(schema.sampled_changes.c.changed)).scalar_one()
-        return bool({"packages", "packages_next"} & set(sampled)), since
-
-    assert load("first.json", range(1000, 1040), year=2025)[0]
-    assert load("a.json", range(2000, 2003), year=2025) == (False, 3)  # 3 of 40
-    assert load("b.json", range(2100, 2103), year=2025) == (True, 0)  # 6 of 40
-    assert load("c.json", [2200, 2201]) == (True, 0)  # 2024: a new budget year
-    assert load("d.json", [2300]) == (False, 1)
-    with engine.connect() as conn:
-        years = conn.exec_driver_sql(
-            "SELECT most_common_vals::text FROM pg_stats WHERE schemaname = current_schema() "
-            "AND tablename = 'packages' AND attname = 'year'").scalar()
-    assert years == "{2025,2024}"
 
 
 def assert_planned(engine):
