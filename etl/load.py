@@ -947,7 +947,7 @@ def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) 
     if not bulk:
         _record_changes(conn, listed, -1, PACKAGES)
     target = _replace_packages(conn, load_id, listed, count, bulk)
-    slices = _touched_slices(conn, listed, count, target, before)
+    slices = _touched_slices(conn, listed, count, target, before, bulk)
     if bulk:
         refresh_cube(conn, slices, target)
     else:
@@ -962,15 +962,14 @@ def _is_bulk(conn: Connection, count: int) -> bool:
 
 
 def _touched_slices(conn: Connection, listed: int, count: int, target: Table,
-                    before: set[tuple]) -> set[tuple] | None:
+                    before: set[tuple], bulk: bool) -> set[tuple] | None:
     """The slices of the cubes that the COUNT packages listed under LISTED change: the
     (budget year, kind, province) they were in (BEFORE) and are in now in TARGET, a whole
     (year, kind) pair where they are in more than PROVINCE_SLICES of its provinces.
     EVERY_PAIR when they are all of TARGET's packages (a first load): then recomputing every
     cube row costs a pass less than finding the slices (1.1 s of a national load on
-    PostgreSQL)."""
-    if count >= conn.execute(
-            select(func.count()).select_from(target)).scalar():
+    PostgreSQL). Only a BULK load can be that: a smaller one is not counted again."""
+    if bulk and count >= conn.execute(select(func.count()).select_from(target)).scalar():
         return EVERY_PAIR
     provinces: dict[tuple, set] = {}
     for year, kind, province in before | _slices(conn, listed, target):
@@ -1198,11 +1197,10 @@ def _dimensions(table: Table) -> list[str]:
 def _record_changes(conn: Connection, listed: int, sign: int, packages: Table) -> None:
     """Add to cube_changes the measures of the packages listed under LISTED, per work-unit
     cube row, as PACKAGES holds them, times SIGN."""
-    p = packages.c
-    dims = [p[name] for name in _dimensions(schema.satker_cube)]
+    p, names = packages.c, _dimensions(schema.satker_cube)
+    dims = [p[name] for name in names]
     conn.execute(insert(schema.cube_changes).from_select(
-        _dimensions(schema.satker_cube) + list(schema.CUBE_MEASURES),
-        select(*dims, *(m * sign for m in _measures(p)))
+        names + list(schema.CUBE_MEASURES), select(*dims, *(m * sign for m in _measures(p)))
         .where(_keyed(packages, listed)).group_by(*dims)))
 
 
