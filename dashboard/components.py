@@ -255,11 +255,11 @@ def make_summary_table(rows, labels, targets, lang: str, basis: str, caption: st
     body = []
     for row, label, target in zip(rows, labels, targets, strict=True):
         name = dcc.Link(label, href=target) if target else label
+        savings, base, kontrak = _counted_money(row, basis, lang, savings_of, base_of,
+                                                kontrak_of)
         body.append(html.Tr([
-            html.Th(name, scope="row"), _money_cell(savings_of(row, basis), lang),
-            _num(fmt.percent(rate_of(row, basis), lang)), _money_cell(base_of(row, basis), lang),
-            _money_cell(kontrak_of(row, basis), lang),
-            _num(fmt.integer(counted_of(row, basis), lang))]))
+            html.Th(name, scope="row"), savings, _num(fmt.percent(rate_of(row, basis), lang)),
+            base, kontrak, _num(fmt.integer(counted_of(row, basis), lang))]))
     return _table(caption, head, body)
 
 
@@ -271,6 +271,15 @@ def _money_cell(value, lang: str):
     """A cell of money, its hover on the cell itself: a span inside each cell was a fifth of
     a page of packages' components (100 of 473), each built and sent on every answer."""
     return money(value, lang, "num", html.Td)
+
+
+def _counted_money(row, basis: str, lang: str, *measures) -> list:
+    """ROW's cells of money MEASURES; a dash where no package of ROW is counted: its sums
+    are over nothing, and "Rp0" would read as savings of nothing."""
+    if counted_of(row, basis):
+        return [_money_cell(measure(row, basis), lang) for measure in measures]
+    return [html.Td("–", title=t("none_counted", lang), className="num money")
+            for _ in measures]
 
 
 def _table(caption: str, head: list[str], body: list, cls: str = ""):
@@ -290,10 +299,14 @@ def make_satker_table(rows, state, lang: str, caption: str):
         html.Th(dcc.Link(r.name or t("unknown", lang),
                          href=state.href(satker=r.group, page=1) + "#paket"), scope="row"),
         html.Td(r.extra.get("klpd") or "–"),
-        _money_cell(savings_of(r, basis), lang), _num(fmt.percent(rate_of(r, basis), lang)),
-        _money_cell(kontrak_of(r, basis), lang), _num(fmt.integer(counted_of(r, basis), lang)),
+        *_satker_money(r, basis, lang), _num(fmt.integer(counted_of(r, basis), lang)),
     ]) for r in rows]
     return _table(caption, head, body)
+
+
+def _satker_money(r, basis: str, lang: str) -> list:
+    savings, kontrak = _counted_money(r, basis, lang, savings_of, kontrak_of)
+    return [savings, _num(fmt.percent(rate_of(r, basis), lang)), kontrak]
 
 
 def make_packages_table(rows, count: int, state, lang: str, caption: str):

@@ -129,6 +129,7 @@ ID = {
     "satker_all": "Semua satker",
     "excluded_mark": "dikeluarkan dari total",
     "no_contract": "belum ada kontrak",
+    "none_counted": "tidak ada paket yang dihitung di baris ini",
     # Flags (codes from etl.quality.FLAGS)
     "flag_kontrak_sangat_tinggi": "Kontrak jauh di atas HPS/pagu (salah ketik)",
     "flag_kontrak_sangat_rendah": "Kontrak jauh di bawah HPS (digit hilang)",
@@ -308,6 +309,7 @@ EN = {
     "satker_all": "All work units",
     "excluded_mark": "left out of totals",
     "no_contract": "no contract yet",
+    "none_counted": "no package counted in this row",
     # Flags
     "flag_kontrak_sangat_tinggi": "Contract far above HPS/pagu (typo)",
     "flag_kontrak_sangat_rendah": "Contract far below HPS (digit lost)",

@@ -489,6 +489,39 @@ def test_packages_and_satker_tables(known):
     assert "Kontrak jauh di atas HPS/pagu (salah ketik)" in text_of(flagged)
 
 
+@pytest.mark.parametrize("basis", ["pagu", "hps"])
+def test_a_row_without_counted_packages_shows_dashes_not_rp0(basis):
+    from dashboard import components as c
+
+    zero = D("0.00")
+    # Two packages in all, one counted on pagu, none with an HPS.
+    some = q.SummaryRow("D1:S1", "Dinas A", 2, 1, D("500.00"), zero, D("400.00"), D("100.00"),
+                        zero, 0, extra={"klpd": "Kab. A"})
+    none = q.SummaryRow("D1:S2", "Dinas B", 3, 0, zero, zero, zero, zero, zero, 0,
+                        extra={"klpd": "Kab. A"})
+    state = ViewState(view="regency", code="32.04", basis=basis)
+    units = c.make_satker_table([some, none], state, "id", "Satuan kerja")
+    regions = c.make_summary_table([some, none], ["A", "B"], [None, None], "id", basis, "X")
+
+    def money_cells(table):
+        rows = find(table, lambda x: isinstance(x, html.Tr))[1:]  # after the heading
+        return [[(x.children, x.title) for x in find(r, lambda x: isinstance(x, html.Td))
+                 if "money" in (getattr(x, "className", None) or "")] for r in rows]
+
+    dash = ("–", "tidak ada paket yang dihitung di baris ini")
+    if basis == "pagu":
+        assert money_cells(units) == [[("Rp100", "Rp100,00"), ("Rp400", "Rp400,00")],
+                                      [dash, dash]]
+        assert money_cells(regions)[0] == [("Rp100", "Rp100,00"), ("Rp500", "Rp500,00"),
+                                           ("Rp400", "Rp400,00")]
+    else:  # on HPS neither has a counted package
+        assert money_cells(units) == [[dash, dash], [dash, dash]]
+        assert money_cells(regions)[0] == [dash, dash, dash]
+    assert money_cells(regions)[1] == [dash, dash, dash]
+    # The count says why: 0 counted.
+    assert text_of(find(units, lambda x: isinstance(x, html.Tr))[2]).endswith("– 0")
+
+
 # ---- Number formats -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("value, lang, expected", [
