@@ -1218,9 +1218,10 @@ def test_after_a_load_or_refresh_the_tables_the_dashboard_reads_have_statistics(
     are only vacuumed after the commit."""
     seen, refresh_statistics = [], etl.load.refresh_statistics
 
-    def look(engine, analyzed=frozenset()):
+    def look(engine, analyzed=frozenset(), touched=None):
+        assert touched is None  # neither is a small load
         seen.append(set(analyzed))
-        refresh_statistics(engine, analyzed)
+        refresh_statistics(engine, analyzed, touched)
 
     monkeypatch.setattr(etl.load, "refresh_statistics", look)
     load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])
@@ -1238,7 +1239,7 @@ def test_a_small_load_plans_its_merge_with_the_statistics_it_finds(engine, tmp_p
     """package_sources is sampled again by a load of BULK_SHARE of the packages or more, and
     when it has no statistics; a smaller load into a larger database plans its merge with
     the statistics it finds, and merges as well. packages and the cubes are sampled after
-    every load."""
+    a load that writes a tenth of their rows or more (see the next test for the rest)."""
     rng = random.Random(7)
     sampled = []
 
@@ -1268,10 +1269,60 @@ def test_a_small_load_plans_its_merge_with_the_statistics_it_finds(engine, tmp_p
         conn.exec_driver_sql("DELETE FROM pg_statistic "
                              "WHERE starelid = 'package_sources'::regclass")
         conn.commit()
-    assert load("after.json", range(4000, 4003)) == in_place | {"package_sources"}
+    # 3 beside 74 packages, twice over (deleted and written), under a tenth: packages keeps
+    # its statistics; the cubes, of fewer rows, are sampled.
+    assert load("after.json", range(4000, 4003)) == in_place - {"packages"} | {"package_sources"}
     assert {p["code"] for p in packages(engine)} == {str(c) for c in (
         *range(1000, 1040), *range(2000, 2009), *range(2100, 2110), *range(3000, 3015),
         *range(4000, 4003))}
+
+
+@POSTGRESQL_ONLY
+def test_a_small_load_keeps_statistics_that_still_describe_the_tables(engine, tmp_path,
+                                                                     monkeypatch):
+    """After a small load, PostgreSQL samples again only the tables whose statistics no
+    longer describe them: a budget year or province the load touched planned as far fewer
+    (or more) rows than it has, or a tenth of their rows written by the load. A new budget
+    year is sampled once it has RESAMPLE_ROWS packages (5 here), not left planned as none."""
+    monkeypatch.setattr(etl.load, "RESAMPLE_ROWS", 5)
+    # The fixtures' few work units make cubes of 16-79 rows, of which a tenth is a handful.
+    monkeypatch.setattr(etl.load, "RESAMPLE_SHARE", 0.5)
+    rng = random.Random(11)
+    sampled = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def record(conn, cursor, statement, *args):
+        words = statement.split()
+        if words[0] == "ANALYZE":
+            sampled.append(words[1])
+
+    def load(name, codes, **fields):
+        sampled.clear()
+        rows = [dict(_random_result(rng, code, "tender", "2025-10-01"), **fields)
+                for code in codes]
+        [result] = load_paths(engine, [write_json(tmp_path / name, rows)])
+        assert result.packages_new == len(codes)
+        return set(sampled) - {"load_keys", "package_sources"}
+
+    def estimate(year):
+        with engine.connect() as conn:
+            return etl.load._estimated_rows(conn, schema.packages, "year", year)
+
+    tables = {"packages", "satker_cube", "savings_cube", "province_cube", "flag_cube"}
+    assert load("first.json", range(1000, 1400)) >= {"packages_next", "province_cube"}
+    assert estimate(2026) < 2
+    # 4 beside 400, in the years the statistics know: only the flag cube, always.
+    assert load("few.json", range(2000, 2004)) == {"flag_cube"}
+    # 12 beside 404, in a budget year the statistics have never seen: planned as about none.
+    assert load("new-year.json", range(3000, 3012), tahun_anggaran=2026) >= {
+        "packages", "satker_cube", "flag_cube"}
+    assert 6 <= estimate(2026) <= 24
+    # 3 more in that year: 15 against the 12 the statistics know, close enough.
+    assert load("same-year.json", range(4000, 4003), tahun_anggaran=2026) == {"flag_cube"}
+    monkeypatch.setattr(etl.load, "RESAMPLE_SHARE", 0.1)
+    # 60 beside 419, twice over: past a tenth of every table's rows.
+    assert load("many.json", range(5000, 5060)) == tables
+    assert_planned(engine)
 
 
 def assert_planned(engine):
