@@ -92,14 +92,15 @@ PROVINCE_SLICES = 4
 # Where a connection's info names the tables its transaction analyzed after their last
 # write (set by begin_work, taken off after the commit): they need no new statistics then.
 ANALYZED = "hemat_analyzed"
-# Where it holds what a small load touched (a Touched), for refresh_statistics.
-TOUCHED = "hemat_touched"
-# PostgreSQL: after a small load, a table's statistics are kept while they still describe
-# it: the planner's estimate of the rows of each budget year and province the load touched
-# is within RESAMPLE_FACTOR of the true count, or off by fewer than RESAMPLE_ROWS rows, too
-# few to change a plan's worth. A new budget year's rows are thus sampled once there are a
-# thousand of them, and again each time they double. A load that writes RESAMPLE_SHARE of a
-# table's rows (deleted and written again: twice its packages) has it sampled in any case.
+# Where it holds how many packages a small load rewrote, for refresh_statistics.
+REWRITTEN = "hemat_rewritten"
+# PostgreSQL: after a small load, packages keeps its statistics while they still describe
+# it: the planner's estimate of the packages of every budget year, kind and province is
+# within RESAMPLE_FACTOR of the true count, or off by fewer than RESAMPLE_ROWS rows, too few
+# to change a plan's worth; and no more than RESAMPLE_SHARE of its rows were written since
+# it was sampled (autovacuum's default share). A new budget year is thus sampled once it has
+# a thousand packages, and again each time they double. Each cube keeps its statistics
+# alongside, while no more than that share of its own rows were written.
 RESAMPLE_SHARE = 0.1
 RESAMPLE_FACTOR = 2.0
 RESAMPLE_ROWS = 1_000
@@ -194,7 +195,8 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                     if progress and any(r.error is None for r in results):
                         progress(None, 0.0)
                     publish(conn, [r.load_id for r in results])
-                analyzed, touched = conn.info.pop(ANALYZED), conn.info.pop(TOUCHED, None)
+                analyzed = conn.info.pop(ANALYZED)
+                rewritten = conn.info.pop(REWRITTEN, None)
             finally:
                 work.cancel()  # after a failure, the files not yet begun
                 scratch.detach(conn)
@@ -203,7 +205,7 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
     except Exception as exc:
         raise LoadError(f"penggabungan paket gagal, basis data tidak diubah ({exc})") from exc
     if any(r.error is None for r in results):
-        refresh_statistics(engine, analyzed, touched)
+        refresh_statistics(engine, analyzed, rewritten)
     return results
 
 
@@ -397,32 +399,25 @@ def _malloc_trim():
 _MALLOC_TRIM = _malloc_trim()
 
 
-@dataclass(frozen=True)
-class Touched:
-    """What a small load changed: how many packages, and their budget years and provinces
-    (as they were and are)."""
-
-    packages: int
-    years: frozenset
-    provinces: frozenset
-
-
 def refresh_statistics(engine: Engine, analyzed: Collection[str] = (),
-                       touched: Touched | None = None) -> None:
+                       rewritten: int | None = None) -> None:
     """Let the database plan with the new data: without it PostgreSQL reads a fresh table's
     rows instead of its covering indexes (the visibility map is empty until a VACUUM). The
     tables ANALYZED after their last write in the load's transaction keep those statistics:
-    sampling a national packages table again took 1.0-1.4 s. After a small load (TOUCHED),
-    so do the tables whose statistics still describe them (see _statistics_hold): sampling
-    packages and the cubes took 0.9 s of a 2.3 s load of a 1,289-row file into a national
-    database."""
+    sampling a national packages table again took 1.0-1.4 s. After a small load that
+    REWROTE that many packages, so do packages and the cubes while their statistics still
+    hold (see RESAMPLE_SHARE): sampling them took 0.9 s of a 2.3 s load of a 1,289-row file
+    into a national database. The flag cube, of a few hundred rows, is always sampled."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in (schema.packages, *schema.CUBES, schema.flag_cube):
-                conn.exec_driver_sql(f"VACUUM {table.name}")  # first: the counts it updates
+            tables = (schema.packages, *schema.CUBES, schema.flag_cube)
+            for table in tables:
+                conn.exec_driver_sql(f"VACUUM {table.name}")  # first: it counts the rows
+            hold = rewritten is not None and _packages_statistics_hold(conn, rewritten)
+            for table in tables:
                 if table.name not in analyzed and not (
-                        touched and table is not schema.flag_cube
-                        and _statistics_hold(conn, table, touched)):
+                        hold and table is not schema.flag_cube
+                        and _few_written(conn, table, rewritten)):
                     conn.exec_driver_sql(f"ANALYZE {table.name}")
     else:
         with engine.begin() as conn:
@@ -432,34 +427,41 @@ def refresh_statistics(engine: Engine, analyzed: Collection[str] = (),
             conn.exec_driver_sql("PRAGMA optimize")
 
 
-def _statistics_hold(conn: Connection, table: Table, touched: Touched) -> bool:
-    """Whether TABLE's statistics still describe it after a small load (see RESAMPLE_SHARE;
-    VACUUM has just counted its rows). A package table's true counts come from the province
-    cube, a cube's from itself. (The server's own count of rows written since the last
-    sample, n_mod_since_analyze, reaches it a moment after a commit, or does not yet.)"""
-    rows = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = %(name)s::regclass",
-                                {"name": table.name}).scalar()
-    if rows <= 0 or 2 * touched.packages > RESAMPLE_SHARE * rows \
-            or not _has_statistics(conn, table):
+def _packages_statistics_hold(conn: Connection, rewritten: int) -> bool:
+    """Whether packages' statistics still describe it (see RESAMPLE_SHARE) after a small
+    load that REWROTE that many packages. Every budget year, kind and province is compared
+    with the province cube's count, not only the load's: a load whose statistics were never
+    taken (interrupted after its commit) leaves its own for the next to find."""
+    if not _few_written(conn, schema.packages, rewritten):
         return False
-    for column, values in (("year", touched.years), ("province_code", touched.provinces)):
-        values = sorted(v for v in values if v is not None)
-        true = _true_counts(conn, table, column, values)
-        for value in values:
-            guess, count = _estimated_rows(conn, table, column, value), true.get(value, 0)
+    cube = schema.province_cube.c
+    for column in ("year", "kind", "province_code"):
+        counts = conn.execute(select(cube[column], func.sum(cube.packages))
+                              .where(cube[column].isnot(None)).group_by(cube[column])).all()
+        for value, count in counts:
+            guess = _estimated_rows(conn, schema.packages, column, value)
             if abs(guess - count) > RESAMPLE_ROWS and \
                     max(guess, count) > RESAMPLE_FACTOR * min(guess, count):
                 return False
     return True
 
 
-def _true_counts(conn: Connection, table: Table, column: str, values: list) -> dict:
-    if not values:
-        return {}
-    source = schema.province_cube if table is schema.packages else table
-    count = func.sum(source.c.packages) if table is schema.packages else func.count()
-    key = source.c[column]
-    return dict(conn.execute(select(key, count).where(key.in_(values)).group_by(key)).all())
+def _few_written(conn: Connection, table: Table, rewritten: int) -> bool:
+    """Whether TABLE has statistics, and no more than RESAMPLE_SHARE of its rows were
+    written since they were taken: those the server counted, and twice the load's
+    REWRITTEN packages (each deleted and written again; for a cube, an upper bound), which
+    it counts a moment after the commit, if not yet."""
+    rows = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = %(name)s::regclass",
+                                {"name": table.name}).scalar()
+    return rows > 0 and _has_statistics(conn, table) and \
+        _written_since_sampled(conn, table) + 2 * rewritten <= RESAMPLE_SHARE * rows
+
+
+def _written_since_sampled(conn: Connection, table: Table) -> int:
+    """The rows of TABLE written since its last sample, as the server has counted them."""
+    return conn.exec_driver_sql(
+        "SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relid = %(name)s::regclass",
+        {"name": table.name}).scalar() or 0
 
 
 def _estimated_rows(conn: Connection, table: Table, column: str, value) -> float:
@@ -955,7 +957,7 @@ def begin_work(conn: Connection) -> None:
     which waits for any other load or refresh to commit first (SQLite has one writer at a
     time; PostgreSQL takes schema.LOAD_LOCK)."""
     conn.info[ANALYZED] = set()
-    conn.info.pop(TOUCHED, None)  # a failed load's, on the same connection
+    conn.info.pop(REWRITTEN, None)  # a failed load's, on the same connection
     schema.create_work_tables(conn)
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({schema.LOAD_LOCK})")
@@ -1019,6 +1021,7 @@ def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) 
         refresh_cube(conn, slices, target)
     else:
         _add_to_cubes(conn, listed, slices, target)
+        conn.info[REWRITTEN] = count  # for refresh_statistics, after the commit
     _swap_in(conn, target, listed)
 
 
@@ -1035,16 +1038,11 @@ def _touched_slices(conn: Connection, listed: int, count: int, target: Table,
     (year, kind) pair where they are in more than PROVINCE_SLICES of its provinces.
     EVERY_PAIR when they are all of TARGET's packages (a first load): then recomputing every
     cube row costs a pass less than finding the slices (1.1 s of a national load on
-    PostgreSQL). Only a BULK load can be that: a smaller one is not counted again, and
-    leaves what it touched in the connection's info (TOUCHED) for refresh_statistics."""
+    PostgreSQL). Only a BULK load can be that: a smaller one is not counted again."""
     if bulk and count >= conn.execute(select(func.count()).select_from(target)).scalar():
         return EVERY_PAIR
-    found = before | _slices(conn, listed, target)
-    if not bulk:
-        conn.info[TOUCHED] = Touched(count, frozenset(s[0] for s in found),
-                                     frozenset(s[2] for s in found))
     provinces: dict[tuple, set] = {}
-    for year, kind, province in found:
+    for year, kind, province in before | _slices(conn, listed, target):
         provinces.setdefault((year, kind), set()).add(province)
     return {s for pair, codes in provinces.items() for s in
             ([(*pair, code) for code in codes] if len(codes) <= PROVINCE_SLICES else [pair])}
@@ -1058,8 +1056,9 @@ def _replace_packages(conn: Connection, load_id: int, listed: int, count: int,
     # A smaller load plans its merge with the statistics package_sources has: it probes the
     # key index for each listed package whatever they say, and their key columns' spread
     # scales with the table (sampling it took 0.3-1.1 s of a small file's load into a national
-    # database). packages and the cubes are sampled again: the dashboard's plans filter on
-    # what a load may bring anew (a new budget year, planned as one row by older statistics).
+    # database). packages and the cubes are sampled again after the commit where their
+    # statistics no longer hold (see refresh_statistics): the dashboard's plans filter on what
+    # a load may bring anew (a new budget year, planned as one row by older statistics).
     if bulk or (conn.dialect.name == "postgresql" and not _has_statistics(conn, SOURCES)):
         _analyze_sources(conn)
     _delete_listed(conn, schema.package_flags, listed)

@@ -1218,10 +1218,10 @@ def test_after_a_load_or_refresh_the_tables_the_dashboard_reads_have_statistics(
     are only vacuumed after the commit."""
     seen, refresh_statistics = [], etl.load.refresh_statistics
 
-    def look(engine, analyzed=frozenset(), touched=None):
-        assert touched is None  # neither is a small load
+    def look(engine, analyzed=frozenset(), rewritten=None):
+        assert rewritten is None  # neither is a small load
         seen.append(set(analyzed))
-        refresh_statistics(engine, analyzed, touched)
+        refresh_statistics(engine, analyzed, rewritten)
 
     monkeypatch.setattr(etl.load, "refresh_statistics", look)
     load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])
@@ -1269,9 +1269,8 @@ def test_a_small_load_plans_its_merge_with_the_statistics_it_finds(engine, tmp_p
         conn.exec_driver_sql("DELETE FROM pg_statistic "
                              "WHERE starelid = 'package_sources'::regclass")
         conn.commit()
-    # 3 beside 74 packages, twice over (deleted and written), under a tenth: packages keeps
-    # its statistics; the cubes, of fewer rows, are sampled.
-    assert load("after.json", range(4000, 4003)) == in_place - {"packages"} | {"package_sources"}
+    merge = {"load_keys", "package_sources"}  # (packages and the cubes: the next test)
+    assert load("after.json", range(4000, 4003)) & (merge | {"packages_next"}) == merge
     assert {p["code"] for p in packages(engine)} == {str(c) for c in (
         *range(1000, 1040), *range(2000, 2009), *range(2100, 2110), *range(3000, 3015),
         *range(4000, 4003))}
@@ -1280,13 +1279,19 @@ def test_a_small_load_plans_its_merge_with_the_statistics_it_finds(engine, tmp_p
 @POSTGRESQL_ONLY
 def test_a_small_load_keeps_statistics_that_still_describe_the_tables(engine, tmp_path,
                                                                      monkeypatch):
-    """After a small load, PostgreSQL samples again only the tables whose statistics no
-    longer describe them: a budget year or province the load touched planned as far fewer
-    (or more) rows than it has, or a tenth of their rows written by the load. A new budget
-    year is sampled once it has RESAMPLE_ROWS packages (5 here), not left planned as none."""
+    """After a small load, PostgreSQL samples packages and the cubes again only where their
+    statistics no longer describe them: a budget year, kind or province planned as far
+    fewer (or more) packages than it has, also one an earlier load brought, or a tenth of a
+    table's rows written since the last sample. A new budget year is sampled once it has
+    RESAMPLE_ROWS packages (5 here), not left planned as none."""
     monkeypatch.setattr(etl.load, "RESAMPLE_ROWS", 5)
-    # The fixtures' few work units make cubes of 16-79 rows, of which a tenth is a handful.
-    monkeypatch.setattr(etl.load, "RESAMPLE_SHARE", 0.5)
+    # The fixtures' few work units make cubes of 16-79 rows: any load writes a tenth of them.
+    monkeypatch.setattr(etl.load, "RESAMPLE_SHARE", 2.0)
+    # The server counts the rows written a moment after each commit, or later: here it has
+    # counted none unless told (see the next test for its count).
+    written = {}
+    monkeypatch.setattr(etl.load, "_written_since_sampled",
+                        lambda conn, table: written.get(table.name, 0))
     rng = random.Random(11)
     sampled = []
 
@@ -1296,33 +1301,80 @@ def test_a_small_load_keeps_statistics_that_still_describe_the_tables(engine, tm
         if words[0] == "ANALYZE":
             sampled.append(words[1])
 
-    def load(name, codes, **fields):
+    def load(name, codes, kind="tender", **fields):
         sampled.clear()
-        rows = [dict(_random_result(rng, code, "tender", "2025-10-01"), **fields)
-                for code in codes]
+        rows = [dict(_random_result(rng, code, kind, "2025-10-01"), **fields) for code in codes]
         [result] = load_paths(engine, [write_json(tmp_path / name, rows)])
         assert result.packages_new == len(codes)
         return set(sampled) - {"load_keys", "package_sources"}
 
-    def estimate(year):
+    def estimate(column, value):
         with engine.connect() as conn:
-            return etl.load._estimated_rows(conn, schema.packages, "year", year)
+            return etl.load._estimated_rows(conn, schema.packages, column, value)
 
     tables = {"packages", "satker_cube", "savings_cube", "province_cube", "flag_cube"}
     assert load("first.json", range(1000, 1400)) >= {"packages_next", "province_cube"}
-    assert estimate(2026) < 2
-    # 4 beside 400, in the years the statistics know: only the flag cube, always.
-    assert load("few.json", range(2000, 2004)) == {"flag_cube"}
-    # 12 beside 404, in a budget year the statistics have never seen: planned as about none.
-    assert load("new-year.json", range(3000, 3012), tahun_anggaran=2026) >= {
-        "packages", "satker_cube", "flag_cube"}
-    assert 6 <= estimate(2026) <= 24
-    # 3 more in that year: 15 against the 12 the statistics know, close enough.
-    assert load("same-year.json", range(4000, 4003), tahun_anggaran=2026) == {"flag_cube"}
+    assert estimate("year", 2026) < 2
+    # 3 beside 400, in the years, kind and provinces the statistics know: the flag cube alone.
+    assert load("few.json", range(2000, 2003)) == {"flag_cube"}
+    # 12 beside 403, in a budget year the statistics have never seen: planned as about none.
+    assert load("new-year.json", range(3000, 3012), tahun_anggaran=2026) == tables
+    assert 6 <= estimate("year", 2026) <= 24
+    # 8 more in that year: 20 against the 12 the statistics know, off by more than 5 but
+    # within twice, close enough.
+    assert load("same-year.json", range(4000, 4008), tahun_anggaran=2026) == {"flag_cube"}
+    # 12 in a province the statistics have never seen.
+    assert load("new-province.json", range(4100, 4112), provinsi="Aceh",
+                kabkota="Aceh Besar (Kab.)") == tables
+    assert 6 <= estimate("province_code", "11") <= 24
+    # A load whose statistics were never taken (stopped after its commit) leaves 2027 for
+    # the next load, though that one brings none of it.
+    refresh_statistics = etl.load.refresh_statistics
+    monkeypatch.setattr(etl.load, "refresh_statistics", lambda *args: None)
+    assert load("stopped.json", range(5000, 5012), tahun_anggaran=2027) == set()
+    monkeypatch.setattr(etl.load, "refresh_statistics", refresh_statistics)
+    assert load("after-stopped.json", range(6000, 6002), tahun_anggaran=2024) == tables
+    assert 6 <= estimate("year", 2027) <= 24
+    # Non-tender packages, a kind the statistics have never seen.
+    assert load("other-kind.json", range(7000, 7012), kind="non-tender") == tables
+    assert 6 <= estimate("kind", "non-tender") <= 24
+    assert load("few-again.json", range(8000, 8002)) == {"flag_cube"}
+    # More than half of packages' rows written since the last sample, as the server counts.
+    monkeypatch.setattr(etl.load, "RESAMPLE_SHARE", 0.5)
+    written["packages"] = 400
+    assert load("written.json", range(9000, 9002)) == tables
+    written.clear()
     monkeypatch.setattr(etl.load, "RESAMPLE_SHARE", 0.1)
-    # 60 beside 419, twice over: past a tenth of every table's rows.
-    assert load("many.json", range(5000, 5060)) == tables
+    # 60 beside 465, twice over: past a tenth of every table's rows.
+    assert load("many.json", range(10000, 10060)) == tables
     assert_planned(engine)
+
+
+@POSTGRESQL_ONLY
+def test_the_rows_written_since_the_last_sample_are_the_servers_count(engine, tmp_path):
+    load_paths(engine, [write_json(tmp_path / "a.json", RESULTS)])
+    # A first load samples its new packages table inside its transaction; the server counts
+    # the rows written there after that sample, so the next small load samples it again.
+    assert _written_once_counted(engine, len(RESULTS)) == len(RESULTS)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE packages")
+    assert _written_once_counted(engine, 0) == 0
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE packages SET name = name || '.'")
+    assert _written_once_counted(engine, len(RESULTS)) == len(RESULTS)
+
+
+def _written_once_counted(engine, expected: int) -> int:
+    """packages' rows written since its last sample, once the server has counted them (each
+    of its processes does when it ends, if not before): EXPECTED, or what it says after 30 s."""
+    engine.dispose()
+    deadline = time.monotonic() + 30
+    while True:
+        with engine.connect() as conn:
+            written = etl.load._written_since_sampled(conn, schema.packages)
+        if written == expected or time.monotonic() > deadline:
+            return written
+        time.sleep(0.2)
 
 
 def assert_planned(engine):
