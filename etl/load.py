@@ -92,8 +92,9 @@ PROVINCE_SLICES = 4
 # Where a connection's info names the tables its transaction analyzed after their last
 # write (set by begin_work, taken off after the commit): they need no new statistics then.
 ANALYZED = "hemat_analyzed"
-# Where it holds how many packages a small load rewrote, for refresh_statistics.
-REWRITTEN = "hemat_rewritten"
+# Where it holds, after a small load, the rows it wrote that the server may not have counted
+# when refresh_statistics reads its count (see _uncounted_at_commit).
+UNCOUNTED = "hemat_uncounted"
 # PostgreSQL: after a small load, packages keeps its statistics while they still describe
 # it: the planner's estimate of the packages of every budget year, kind and province is
 # within RESAMPLE_FACTOR of the true count, or off by fewer than RESAMPLE_ROWS rows, too few
@@ -196,7 +197,7 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
                         progress(None, 0.0)
                     publish(conn, [r.load_id for r in results])
                 analyzed = conn.info.pop(ANALYZED)
-                rewritten = conn.info.pop(REWRITTEN, None)
+                uncounted = conn.info.pop(UNCOUNTED, None)
             finally:
                 work.cancel()  # after a failure, the files not yet begun
                 scratch.detach(conn)
@@ -205,7 +206,7 @@ def load_paths(engine: Engine, paths, progress: Callable | None = None) -> list[
     except Exception as exc:
         raise LoadError(f"penggabungan paket gagal, basis data tidak diubah ({exc})") from exc
     if any(r.error is None for r in results):
-        refresh_statistics(engine, analyzed, rewritten)
+        refresh_statistics(engine, analyzed, uncounted)
     return results
 
 
@@ -400,24 +401,26 @@ _MALLOC_TRIM = _malloc_trim()
 
 
 def refresh_statistics(engine: Engine, analyzed: Collection[str] = (),
-                       rewritten: int | None = None) -> None:
+                       uncounted: int | None = None) -> None:
     """Let the database plan with the new data: without it PostgreSQL reads a fresh table's
     rows instead of its covering indexes (the visibility map is empty until a VACUUM). The
     tables ANALYZED after their last write in the load's transaction keep those statistics:
-    sampling a national packages table again took 1.0-1.4 s. After a small load that
-    REWROTE that many packages, so do packages and the cubes while their statistics still
-    hold (see RESAMPLE_SHARE): sampling them took 0.9 s of a 2.3 s load of a 1,289-row file
-    into a national database. The flag cube, of a few hundred rows, is always sampled."""
+    sampling a national packages table again took 1.0-1.4 s. After a small load (UNCOUNTED:
+    see _uncounted_at_commit), so do packages and the cubes while their statistics still
+    hold (see RESAMPLE_SHARE): sampling them took 1.24 s of a 2.28 s load of a 1,289-row
+    file into a national database. The flag cube, of a few hundred rows, is always sampled.
+    packages is sampled last: should this stop part way, its statistics stay old, and the
+    next load finds what they miss and samples every table."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            tables = (schema.packages, *schema.CUBES, schema.flag_cube)
+            tables = (*schema.CUBES, schema.flag_cube, schema.packages)
             for table in tables:
                 conn.exec_driver_sql(f"VACUUM {table.name}")  # first: it counts the rows
-            hold = rewritten is not None and _packages_statistics_hold(conn, rewritten)
+            hold = uncounted is not None and _packages_statistics_hold(conn, uncounted)
             for table in tables:
                 if table.name not in analyzed and not (
                         hold and table is not schema.flag_cube
-                        and _few_written(conn, table, rewritten)):
+                        and (table is schema.packages or _few_written(conn, table, uncounted))):
                     conn.exec_driver_sql(f"ANALYZE {table.name}")
     else:
         with engine.begin() as conn:
@@ -427,12 +430,12 @@ def refresh_statistics(engine: Engine, analyzed: Collection[str] = (),
             conn.exec_driver_sql("PRAGMA optimize")
 
 
-def _packages_statistics_hold(conn: Connection, rewritten: int) -> bool:
+def _packages_statistics_hold(conn: Connection, uncounted: int) -> bool:
     """Whether packages' statistics still describe it (see RESAMPLE_SHARE) after a small
-    load that REWROTE that many packages. Every budget year, kind and province is compared
-    with the province cube's count, not only the load's: a load whose statistics were never
-    taken (interrupted after its commit) leaves its own for the next to find."""
-    if not _few_written(conn, schema.packages, rewritten):
+    load. Every budget year, kind and province is compared with the province cube's count,
+    not only the load's: a load whose statistics were never taken (stopped after its
+    commit) leaves its own for the next to find."""
+    if not _few_written(conn, schema.packages, uncounted):
         return False
     cube = schema.province_cube.c
     for column in ("year", "kind", "province_code"):
@@ -446,15 +449,13 @@ def _packages_statistics_hold(conn: Connection, rewritten: int) -> bool:
     return True
 
 
-def _few_written(conn: Connection, table: Table, rewritten: int) -> bool:
+def _few_written(conn: Connection, table: Table, uncounted: int) -> bool:
     """Whether TABLE has statistics, and no more than RESAMPLE_SHARE of its rows were
-    written since they were taken: those the server counted, and twice the load's
-    REWRITTEN packages (each deleted and written again; for a cube, an upper bound), which
-    it counts a moment after the commit, if not yet."""
+    written since they were taken: those the server counted, and the UNCOUNTED ones."""
     rows = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = %(name)s::regclass",
                                 {"name": table.name}).scalar()
     return rows > 0 and _has_statistics(conn, table) and \
-        _written_since_sampled(conn, table) + 2 * rewritten <= RESAMPLE_SHARE * rows
+        _written_since_sampled(conn, table) + uncounted <= RESAMPLE_SHARE * rows
 
 
 def _written_since_sampled(conn: Connection, table: Table) -> int:
@@ -957,7 +958,7 @@ def begin_work(conn: Connection) -> None:
     which waits for any other load or refresh to commit first (SQLite has one writer at a
     time; PostgreSQL takes schema.LOAD_LOCK)."""
     conn.info[ANALYZED] = set()
-    conn.info.pop(REWRITTEN, None)  # a failed load's, on the same connection
+    conn.info.pop(UNCOUNTED, None)  # a failed load's, on the same connection
     schema.create_work_tables(conn)
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({schema.LOAD_LOCK})")
@@ -1021,8 +1022,21 @@ def rebuild_packages(conn: Connection, load_id: int, listed: int | None = None) 
         refresh_cube(conn, slices, target)
     else:
         _add_to_cubes(conn, listed, slices, target)
-        conn.info[REWRITTEN] = count  # for refresh_statistics, after the commit
+        conn.info[UNCOUNTED] = _uncounted_at_commit(conn, count)
     _swap_in(conn, target, listed)
+
+
+def _uncounted_at_commit(conn: Connection, count: int) -> int:
+    """The rows a small load of COUNT packages writes that the server may not have counted
+    when refresh_statistics reads its count (n_mod_since_analyze): none where the server is
+    asked to count them at the commit (PostgreSQL 15 and later; otherwise it counts them
+    only once a second has passed since it last did, or within ten), else each package
+    deleted and written again (a cube row a package leaves or joins is written too: about
+    as many)."""
+    if conn.dialect.name == "postgresql" and conn.dialect.server_version_info >= (15,):
+        conn.exec_driver_sql("SELECT pg_stat_force_next_flush()")
+        return 0
+    return 2 * count
 
 
 def _is_bulk(conn: Connection, count: int) -> bool:
