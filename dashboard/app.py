@@ -6,12 +6,14 @@ first access, so importing this module never opens a database.
 
 import gc
 import itertools
+import os
+import threading
 from pathlib import Path
 
 import dash
 from flask import request
 
-from etl.db import engine_from_url
+from etl.db import engine_from_url, resolve_url
 
 from .i18n import t
 from .pages import frame
@@ -21,6 +23,11 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 # collection: about three pages, by when their answers have filled the app's caches
 # (SQLAlchemy's compiled statements, region names).
 WARM_CALLBACKS = 50
+# A new server reads its SQLite database file once, in the background, where the file takes
+# up to this share of the machine's memory: the first visitors' clicks then find it in the
+# system's file cache. With a national database (1.8 GB) out of the cache, the package list
+# answered at p95 164 ms and the summary workbook took 3.7 s; reading the file took 3.2 s.
+WARM_SHARE = 0.25
 
 # Everything is served by the app itself (no CDN, no web fonts), gzipped: government
 # networks are often slow or offline. <html lang> follows the language switch (see frame.register).
@@ -49,7 +56,37 @@ def create_app(db_url: str | None = None) -> dash.Dash:
     app.layout = frame.make_layout
     frame.register(app, engine)
     _freeze_when_warm(app.server)
+    _read_ahead(db_url)
     return app
+
+
+def _read_ahead(db_url: str | None) -> threading.Thread | None:
+    """Start reading the SQLite database file at DB_URL into the system's file cache (see
+    WARM_SHARE); the thread, or None for PostgreSQL, a database in memory or too large."""
+    url = resolve_url(db_url)
+    if not url.startswith("sqlite") or "///" not in url:
+        return None
+    path = Path(url.split("///", 1)[1])
+    try:
+        size = path.stat().st_size
+    except OSError:  # ":memory:", or not created yet
+        return None
+    if size > WARM_SHARE * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"):
+        return None
+    thread = threading.Thread(target=_read_through, args=(path,), daemon=True,
+                              name="hemat-read-ahead")
+    thread.start()
+    return thread
+
+
+def _read_through(path: Path) -> None:
+    buffer = bytearray(1 << 20)
+    try:
+        with open(path, "rb", buffering=0) as f:
+            while f.readinto(buffer):
+                pass
+    except OSError:  # gone meanwhile: nothing to warm
+        pass
 
 
 def _freeze_when_warm(server) -> None:

@@ -840,3 +840,26 @@ def test_demo_data_headline_equals_hemat_summary(engine, db_url):
         assert sum(r["packages"] for r in rows) == h.packages
     children, _ = build_view(engine, ViewState())
     assert fmt.rupiah_short(q.headline(engine).savings_vs_pagu) in text_of(children)
+
+
+def test_a_new_server_reads_its_sqlite_file_ahead(tmp_path, monkeypatch):
+    """A new server starts reading its SQLite file into the system's file cache in the
+    background, so that its first visitors do not wait for the disk; not a PostgreSQL
+    database, a file not there, or one larger than WARM_SHARE of the machine's memory."""
+    from dashboard import app as app_module
+
+    read = []
+    monkeypatch.setattr(app_module, "_read_through", read.append)
+    db = tmp_path / "hemat.db"
+    db.write_bytes(b"\0" * 4096)
+    app_module._read_ahead(f"sqlite:///{db}").join(10)
+    assert read == [db]
+    assert app_module._read_ahead("postgresql+psycopg://u@127.0.0.1/hemat") is None
+    assert app_module._read_ahead(f"sqlite:///{tmp_path / 'absent.db'}") is None
+    monkeypatch.setattr(app_module, "WARM_SHARE", 1e-12)
+    assert app_module._read_ahead(f"sqlite:///{db}") is None
+    assert read == [db]
+    started = []
+    monkeypatch.setattr(app_module, "_read_ahead", started.append)
+    app_module.create_app(f"sqlite:///{db}")
+    assert started == [f"sqlite:///{db}"]
