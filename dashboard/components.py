@@ -189,8 +189,11 @@ def make_breadcrumb(crumbs: list[tuple[str, str | None]], lang: str):
 
 def make_cards(total, lang: str, basis: str, flagged: bool):
     """Savings, the base (pagu or HPS), contract value and coverage, as four cards."""
-    savings, rate = savings_of(total, basis), rate_of(total, basis)
     counted = counted_of(total, basis)
+    # Sums over no counted package (on HPS: none with one) are dashes, not "Rp0".
+    savings, base, kontrak = ((savings_of(total, basis), base_of(total, basis),
+                               kontrak_of(total, basis)) if counted else (None, None, None))
+    rate = rate_of(total, basis)
     rate_key = "card_rate_hps" if basis == "hps" else "card_rate_pagu"
     coverage = t("coverage_hps" if basis == "hps" else "coverage", lang,
                  n=fmt.integer(counted, lang), total=fmt.integer(total.packages, lang))
@@ -200,13 +203,14 @@ def make_cards(total, lang: str, basis: str, flagged: bool):
         notes.append(html.P(t(flagged_key, lang, n=fmt.integer(total.excluded, lang)),
                             className="card-note warn"))
     cards = [
-        _card(t("card_savings", lang), money(savings, lang, "negative" if savings < 0 else ""),
+        _card(t("card_savings", lang),
+              money(savings, lang, "negative" if savings is not None and savings < 0 else ""),
               html.P(t(rate_key, lang, rate=fmt.percent(rate, lang)), className="card-note"),
               main=True),
         _card(t("card_hps" if basis == "hps" else "card_pagu", lang),
-              money(base_of(total, basis), lang),
+              money(base, lang),
               html.P(t("card_counted_note", lang), className="card-note")),
-        _card(t("card_kontrak", lang), money(kontrak_of(total, basis), lang),
+        _card(t("card_kontrak", lang), money(kontrak, lang),
               html.P(t("card_counted_note", lang), className="card-note")),
         _card(t("card_packages", lang),
               html.Span(fmt.integer(counted, lang), className="money"), *notes),
@@ -255,11 +259,10 @@ def make_summary_table(rows, labels, targets, lang: str, basis: str, caption: st
     body = []
     for row, label, target in zip(rows, labels, targets, strict=True):
         name = dcc.Link(label, href=target) if target else label
-        savings, base, kontrak = _counted_money(row, basis, lang, savings_of, base_of,
-                                                kontrak_of)
         body.append(html.Tr([
-            html.Th(name, scope="row"), savings, _num(fmt.percent(rate_of(row, basis), lang)),
-            base, kontrak, _num(fmt.integer(counted_of(row, basis), lang))]))
+            html.Th(name, scope="row"),
+            *_measure_cells(row, basis, lang, savings_of, rate_of, base_of, kontrak_of),
+            _num(fmt.integer(counted_of(row, basis), lang))]))
     return _table(caption, head, body)
 
 
@@ -273,13 +276,22 @@ def _money_cell(value, lang: str):
     return money(value, lang, "num", html.Td)
 
 
-def _counted_money(row, basis: str, lang: str, *measures) -> list:
-    """ROW's cells of money MEASURES; a dash where no package of ROW is counted: its sums
-    are over nothing, and "Rp0" would read as savings of nothing."""
-    if counted_of(row, basis):
-        return [_money_cell(measure(row, basis), lang) for measure in measures]
-    return [html.Td("–", title=t("none_counted", lang), className="num money")
-            for _ in measures]
+def _measure_cells(row, basis: str, lang: str, *measures) -> list:
+    """ROW's cells of MEASURES (money, or rate_of); dashes where none of its packages is
+    counted: its sums are over nothing, and "Rp0" would read as savings of nothing."""
+    if not counted_of(row, basis):
+        return [_uncounted_cell(lang) for _ in measures]
+    return [_num(fmt.percent(rate_of(row, basis), lang)) if measure is rate_of
+            else _money_cell(measure(row, basis), lang) for measure in measures]
+
+
+def _uncounted_cell(lang: str):
+    """A dash with its reason on hover and for screen readers (a title alone reaches
+    neither touch screens nor every screen reader)."""
+    reason = t("none_counted", lang)
+    return html.Td([html.Span("–", **{"aria-hidden": "true"}),
+                    html.Span(reason, className="visually-hidden")],
+                   title=reason, className="num money")
 
 
 def _table(caption: str, head: list[str], body: list, cls: str = ""):
@@ -299,14 +311,10 @@ def make_satker_table(rows, state, lang: str, caption: str):
         html.Th(dcc.Link(r.name or t("unknown", lang),
                          href=state.href(satker=r.group, page=1) + "#paket"), scope="row"),
         html.Td(r.extra.get("klpd") or "–"),
-        *_satker_money(r, basis, lang), _num(fmt.integer(counted_of(r, basis), lang)),
+        *_measure_cells(r, basis, lang, savings_of, rate_of, kontrak_of),
+        _num(fmt.integer(counted_of(r, basis), lang)),
     ]) for r in rows]
     return _table(caption, head, body)
-
-
-def _satker_money(r, basis: str, lang: str) -> list:
-    savings, kontrak = _counted_money(r, basis, lang, savings_of, kontrak_of)
-    return [savings, _num(fmt.percent(rate_of(r, basis), lang)), kontrak]
 
 
 def make_packages_table(rows, count: int, state, lang: str, caption: str):

@@ -546,10 +546,13 @@ def satker_summary(engine: Engine, f: Filters = Filters(), basis: str = "pagu",
 
 
 def _unit_order(c, basis: str, bytewise: bool) -> list:
-    """Largest savings vs BASIS first, then by unit; C: the ranked units' columns."""
+    """Largest savings vs BASIS first, then by unit; units without a counted package (on
+    HPS: none with one) last, as they have no savings to rank. C: the ranked units'
+    columns."""
     base = c.hps - c.kontrak_with_hps if basis == "hps" else c.pagu - c.kontrak
+    counted = c.hps_contracted if basis == "hps" else c.contracted
     codes = [col.collate("C") if bytewise else col for col in (c.klpd_code, c.satker_code)]
-    return [base.desc(), *(col.nulls_last() for col in codes)]
+    return [case((counted > 0, 0), else_=1), base.desc(), *(col.nulls_last() for col in codes)]
 
 
 def _first_of_unit(klpd, code, col):

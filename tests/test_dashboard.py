@@ -182,6 +182,23 @@ def test_cards_in_english_and_on_hps(known):
     assert "All of Indonesia, budget years 2023–2025" in text
 
 
+def test_cards_over_no_counted_package_show_dashes_not_rp0():
+    from dashboard import components as c
+
+    zero = D("0.00")
+    # Two packages with a contract on pagu, none with an HPS.
+    total = q.SummaryRow("all", "Semua paket", 2, 2, D("500.00"), zero, D("400.00"),
+                         D("100.00"), zero, 0)
+    amounts = [x.children for x in find(c.make_cards(total, "en", "hps", False),
+                                        lambda x: "money" in (getattr(x, "className", "")
+                                                              or ""))]
+    assert amounts == ["–", "–", "–", "0"]
+    amounts = [x.children for x in find(c.make_cards(total, "en", "pagu", False),
+                                        lambda x: "money" in (getattr(x, "className", "")
+                                                              or ""))]
+    assert amounts == ["Rp100", "Rp500", "Rp400", "2"]
+
+
 # ---- Drill-down queries -------------------------------------------------------------------
 
 def test_province_drill_down_queries(known):
@@ -193,6 +210,30 @@ def test_province_drill_down_queries(known):
     assert [s.group for s in satkers] == ["D1:S1", "D1:S-32.73"]
     assert satkers[0].name == "Dinas PU" and satkers[0].contracted == 2
     assert satkers[0].extra["klpd"] == "Pemda"
+
+
+@pytest.mark.parametrize("basis", ["pagu", "hps"])
+def test_work_units_without_a_counted_package_come_last(engine, basis):
+    """Largest savings first, a unit that spent more than its pagu after those that saved,
+    and a unit without a counted package (on HPS: none with one) last: it has no savings
+    to rank, though they sum to 0."""
+    from etl.load import refresh_cube
+
+    def pkg(code, unit, pagu, hps, kontrak):
+        return _pkg("tender", code, 2024, "32", "32.04", "Tender", "Pengadaan Barang", "APBD",
+                    pagu, hps, kontrak, satker_code=unit, satker_name=f"Dinas {unit}")
+
+    rows = [pkg("T1", "S1", "100000000", "95000000", "80000000"),
+            pkg("T2", "S2", "100000000", "95000000", "120000000"),  # above its pagu
+            pkg("T3", "S3", "100000000", None, None),  # no contract yet
+            pkg("T4", "S4", "100000000", None, "90000000")]  # no HPS
+    with engine.begin() as conn:
+        conn.execute(insert(schema.packages), rows)
+        refresh_cube(conn, {(2024, "tender")})
+    order = {"pagu": ["D1:S1", "D1:S4", "D1:S2", "D1:S3"],
+             "hps": ["D1:S1", "D1:S2", "D1:S3", "D1:S4"]}[basis]
+    assert [u.group for u in q.satker_summary(engine, basis=basis)] == order
+    assert [u.group for u in q.satker_summary(engine, basis=basis, limit=None)] == order
 
 
 def test_packages_without_a_work_unit_are_named_as_unknown_and_listed(engine):
@@ -505,21 +546,22 @@ def test_a_row_without_counted_packages_shows_dashes_not_rp0(basis):
 
     def money_cells(table):
         rows = find(table, lambda x: isinstance(x, html.Tr))[1:]  # after the heading
-        return [[(x.children, x.title) for x in find(r, lambda x: isinstance(x, html.Td))
+        return [[(text_of(x), x.title) for x in find(r, lambda x: isinstance(x, html.Td))
                  if "money" in (getattr(x, "className", None) or "")] for r in rows]
 
-    dash = ("–", "tidak ada paket yang dihitung di baris ini")
+    reason = "tidak ada paket yang dihitung di baris ini"
+    dash = (f"– {reason}", reason)  # the dash, and its reason for screen readers
     if basis == "pagu":
         assert money_cells(units) == [[("Rp100", "Rp100,00"), ("Rp400", "Rp400,00")],
-                                      [dash, dash]]
+                                      [dash] * 3]
         assert money_cells(regions)[0] == [("Rp100", "Rp100,00"), ("Rp500", "Rp500,00"),
                                            ("Rp400", "Rp400,00")]
     else:  # on HPS neither has a counted package
-        assert money_cells(units) == [[dash, dash], [dash, dash]]
-        assert money_cells(regions)[0] == [dash, dash, dash]
-    assert money_cells(regions)[1] == [dash, dash, dash]
+        assert money_cells(units) == [[dash] * 3, [dash] * 3]
+        assert money_cells(regions)[0] == [dash] * 4
+    assert money_cells(regions)[1] == [dash] * 4
     # The count says why: 0 counted.
-    assert text_of(find(units, lambda x: isinstance(x, html.Tr))[2]).endswith("– 0")
+    assert text_of(find(units, lambda x: isinstance(x, html.Tr))[2]).endswith(" 0")
 
 
 # ---- Number formats -----------------------------------------------------------------------
