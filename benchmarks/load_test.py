@@ -64,7 +64,7 @@ def run(url: str, size: str, db: str, args) -> None:
     engine = engine_from_url(url, read_only=True)
     links = dashsim.scenarios(engine, 200, random.Random(1))
     engine.dispose()
-    names = dashsim.callback_names(create_app(url))  # builds the app, reads no data
+    names = dashsim.callback_names(create_app(url))  # no query (a SQLite file is read ahead)
     with gunicorn(url, args.workers) as (port, log):
         requests, pages = hammer(port, links, names, args)
         server_errors = _tracebacks(log)

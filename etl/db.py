@@ -27,6 +27,15 @@ def resolve_url(url: str | None = None) -> str:
     return f"sqlite:///{path}"
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (relative to the working directory, as SQLite opens it);
+    None for another database or one in memory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def engine_from_url(url: str | None = None, *, read_only: bool = False) -> Engine:
     """Create the engine for URL (see resolve_url).
 
@@ -47,8 +56,8 @@ def engine_from_url(url: str | None = None, *, read_only: bool = False) -> Engin
 
 
 def _sqlite_engine(url: str, read_only: bool) -> Engine:
-    path = url.split("///", 1)[1] if "///" in url else ""
-    if read_only and path and path != ":memory:":
+    path = sqlite_path(url)
+    if read_only and path:
         engine = create_engine(
             f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true",
             connect_args={"check_same_thread": False},

@@ -887,20 +887,34 @@ def test_demo_data_headline_equals_hemat_summary(engine, db_url):
 def test_a_new_server_reads_its_sqlite_file_ahead(tmp_path, monkeypatch):
     """A new server starts reading its SQLite file into the system's file cache in the
     background, so that its first visitors do not wait for the disk; not a PostgreSQL
-    database, a file not there, or one larger than WARM_SHARE of the machine's memory."""
+    database, one in memory, a file not there, one larger than WARM_SHARE of the memory the
+    server may use (its control group's limit where lower), or where that is not known."""
+    import os
+
     from dashboard import app as app_module
 
     read = []
     monkeypatch.setattr(app_module, "_read_through", read.append)
+    monkeypatch.setattr(app_module, "CGROUP_LIMIT", tmp_path / "memory.max")  # none
     db = tmp_path / "hemat.db"
     db.write_bytes(b"\0" * 4096)
+    app_module._read_ahead(f"sqlite:///{db}?timeout=5").join(10)
+    assert read == [db]
+    for other in ("postgresql+psycopg://u@127.0.0.1/hemat", "sqlite://",
+                  f"sqlite:///{tmp_path / 'absent.db'}"):
+        assert app_module._read_ahead(other) is None
+    (tmp_path / "memory.max").write_text("max\n")
+    memory = app_module._usable_memory()
+    assert memory == os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    (tmp_path / "memory.max").write_text("16384\n")  # a container of 16 KB: 4 KB fits
+    assert app_module._usable_memory() == 16384
     app_module._read_ahead(f"sqlite:///{db}").join(10)
-    assert read == [db]
-    assert app_module._read_ahead("postgresql+psycopg://u@127.0.0.1/hemat") is None
-    assert app_module._read_ahead(f"sqlite:///{tmp_path / 'absent.db'}") is None
-    monkeypatch.setattr(app_module, "WARM_SHARE", 1e-12)
+    (tmp_path / "memory.max").write_text("12288\n")  # a quarter is 3 KB: too small
     assert app_module._read_ahead(f"sqlite:///{db}") is None
-    assert read == [db]
+    monkeypatch.delattr(os, "sysconf")  # as on Windows
+    assert app_module._usable_memory() is None
+    assert app_module._read_ahead(f"sqlite:///{db}") is None
+    assert read == [db, db]
     started = []
     monkeypatch.setattr(app_module, "_read_ahead", started.append)
     app_module.create_app(f"sqlite:///{db}")
