@@ -48,7 +48,8 @@ INDEX = """<!DOCTYPE html>
 
 def create_app(db_url: str | None = None) -> dash.Dash:
     """The Dash app over the database at DB_URL (or $HEMAT_DATABASE_URL), opened read-only."""
-    engine = engine_from_url(db_url, read_only=True)
+    url = resolve_url(db_url)
+    engine = engine_from_url(url, read_only=True)
     app = dash.Dash(
         __name__, assets_folder=str(ASSETS), serve_locally=True, compress=True,
         title=t("doc_title", "id"),
@@ -59,15 +60,15 @@ def create_app(db_url: str | None = None) -> dash.Dash:
     app.layout = frame.make_layout
     frame.register(app, engine)
     _freeze_when_warm(app.server)
-    _read_ahead(db_url)
+    _read_ahead(url)
     return app
 
 
-def _read_ahead(db_url: str | None) -> threading.Thread | None:
-    """Start reading the SQLite database file at DB_URL into the system's file cache (see
+def _read_ahead(url: str) -> threading.Thread | None:
+    """Start reading the SQLite database file at URL into the system's file cache (see
     WARM_SHARE); the thread, or None for PostgreSQL, a database in memory, one not there,
     one too large, or where the memory is not known (Windows)."""
-    path = sqlite_path(resolve_url(db_url))
+    path = sqlite_path(url)
     memory = _usable_memory()
     try:
         if path is None or memory is None or path.stat().st_size > WARM_SHARE * memory:

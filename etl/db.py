@@ -59,7 +59,7 @@ def _sqlite_engine(url: str, read_only: bool) -> Engine:
     path = sqlite_path(url)
     if read_only and path:
         engine = create_engine(
-            f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true",
+            f"sqlite:///file:{path.resolve()}?mode=ro&uri=true",
             connect_args={"check_same_thread": False},
         )
     else:

@@ -73,6 +73,7 @@ EVIDENCE_RANK = {"columns": 3, "location": 2, "buyer": 1, "none": 0}
 SOURCES = schema.sen_view(schema.package_sources)
 PACKAGES = schema.sen_view(schema.packages)
 CONTRACTS = schema.sen_view(schema.contracts)
+CUBE_VIEWS = {table: schema.sen_view(table) for table in schema.CUBES}
 KEYS = schema.load_keys
 # The packages every file of a load changed (in a first load: listed), once under this id
 # in load_keys.
@@ -419,8 +420,7 @@ def refresh_statistics(engine: Engine, analyzed: Collection[str] = (),
             hold = uncounted is not None and _packages_statistics_hold(conn, uncounted)
             for table in tables:
                 if table.name not in analyzed and not (
-                        hold and table is not schema.flag_cube
-                        and (table is schema.packages or _few_written(conn, table, uncounted))):
+                        hold and _kept_beside_packages(conn, table, uncounted)):
                     conn.exec_driver_sql(f"ANALYZE {table.name}")
     else:
         with engine.begin() as conn:
@@ -447,6 +447,14 @@ def _packages_statistics_hold(conn: Connection, uncounted: int) -> bool:
                     max(guess, count) > RESAMPLE_FACTOR * min(guess, count):
                 return False
     return True
+
+
+def _kept_beside_packages(conn: Connection, table: Table, uncounted: int) -> bool:
+    """Whether TABLE keeps its statistics where packages' still hold: packages itself, a
+    cube while few of its rows were written, never the flag cube."""
+    if table is schema.flag_cube:
+        return False
+    return table is schema.packages or _few_written(conn, table, uncounted)
 
 
 def _few_written(conn: Connection, table: Table, uncounted: int) -> bool:
@@ -1247,7 +1255,7 @@ def refresh_cube(conn: Connection, slices: set[tuple] | None,
     source = packages.c
     measures = _measures(source)
     for table in schema.CUBES:
-        cube = schema.sen_view(table)
+        cube = CUBE_VIEWS[table]
         dims = [cube.c[name] for name in _dimensions(table)]
         conn.execute(delete(cube).where(*_in_slices(cube.c, slices)))
         conn.execute(insert(cube).from_select(
@@ -1315,7 +1323,7 @@ def _add_changes(conn: Connection, slices: set[tuple] | None) -> None:
     this: their statistics are taken after the commit."""
     changes, rows = schema.cube_changes, schema.cube_rows
     for table in schema.CUBES:
-        cube = schema.sen_view(table)
+        cube = CUBE_VIEWS[table]
         dims = _dimensions(table)
         touched = and_(*_in_slices(cube.c, slices), exists().where(
             *_same_key(cube.c, changes.c, table, conn.dialect.name == "postgresql")))
